@@ -1,0 +1,105 @@
+#pragma once
+/// @file concepts.hpp
+/// @brief The contracts of aitl's template slots: for each, a doc comment of the required
+/// members, a detection trait, a `static_assert` helper whose message names the missing
+/// member, and a small reference model that compiles (see tests/cpp/compile_fail/).
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "types.hpp"
+
+namespace aitl {
+namespace detail {
+template <class...>
+using void_t = void;
+}  // namespace detail
+
+// --------------------------------------------------------------------------------------
+// Retriever
+// --------------------------------------------------------------------------------------
+
+/**
+ * @brief Retriever contract.
+ *
+ * A type `R` is a retriever when, for `const R r`, `std::string_view q`, `std::size_t k`:
+ *  - `r.search(q, k)` returns `aitl::hits` (best first, at most k);
+ *    k == 0 throws `config_error`.
+ *
+ * Indexable retrievers also provide `add(std::string_view id, std::string_view text)`,
+ * `remove(std::string_view id)` and `size()`.
+ */
+template <class R, class = void>
+struct is_retriever : std::false_type {};
+template <class R>
+struct is_retriever<R, detail::void_t<decltype(std::declval<const R&>().search(
+                           std::declval<std::string_view>(), std::declval<std::size_t>()))>>
+    : std::is_convertible<decltype(std::declval<const R&>().search(
+                              std::declval<std::string_view>(), std::declval<std::size_t>())),
+                          hits> {};
+template <class R>
+inline constexpr bool is_retriever_v = is_retriever<R>::value;
+
+/// @brief Fails compilation with a message naming the missing member.
+template <class R>
+constexpr void require_retriever() {
+    static_assert(is_retriever_v<R>,
+                  "aitl: Retriever must provide `hits search(std::string_view query, std::size_t k) const`");
+}
+
+/// @brief Reference model of the retriever contract (returns nothing).
+struct retriever_model {
+    hits search(std::string_view, std::size_t) const { return {}; }
+};
+
+// --------------------------------------------------------------------------------------
+// Encoder
+// --------------------------------------------------------------------------------------
+
+/**
+ * @brief Encoder contract.
+ *
+ * A type `E` is an encoder when, for `const E e`, `std::vector<std::string> texts`:
+ *  - `e.dim()` returns the fixed output dimension (`std::size_t`, > 0);
+ *  - `e.encode(texts)` returns an `aitl::row_matrix` of `texts.size()` rows and `dim()`
+ *    columns, finite values.
+ */
+template <class E, class = void>
+struct has_dim : std::false_type {};
+template <class E>
+struct has_dim<E, detail::void_t<decltype(std::declval<const E&>().dim())>>
+    : std::is_convertible<decltype(std::declval<const E&>().dim()), std::size_t> {};
+
+template <class E, class = void>
+struct has_encode : std::false_type {};
+template <class E>
+struct has_encode<E, detail::void_t<decltype(std::declval<const E&>().encode(
+                         std::declval<const std::vector<std::string>&>()))>>
+    : std::is_convertible<decltype(std::declval<const E&>().encode(
+                              std::declval<const std::vector<std::string>&>())),
+                          row_matrix> {};
+
+template <class E>
+inline constexpr bool is_encoder_v = has_dim<E>::value && has_encode<E>::value;
+
+/// @brief Fails compilation with a message naming the missing member.
+template <class E>
+constexpr void require_encoder() {
+    static_assert(has_dim<E>::value, "aitl: Encoder must provide `std::size_t dim() const`");
+    static_assert(has_encode<E>::value,
+                  "aitl: Encoder must provide `row_matrix encode(const std::vector<std::string>&) const`");
+}
+
+/// @brief Reference model of the encoder contract (zero vectors of dimension 1).
+struct encoder_model {
+    std::size_t dim() const { return 1; }
+    row_matrix encode(const std::vector<std::string>& texts) const {
+        return row_matrix::Zero(static_cast<Eigen::Index>(texts.size()), 1);
+    }
+};
+
+}  // namespace aitl

@@ -1,0 +1,17 @@
+#pragma once
+/// @file fwd.hpp
+/// @brief Forward declarations of aitl's public types, for headers that only name them.
+
+#include <cstdint>
+
+namespace aitl {
+class error;
+class config_error;
+class dimension_error;
+class not_found;
+class io_error;
+class parse_error;
+class state_error;
+struct document;
+struct hit;
+}  // namespace aitl

@@ -1,0 +1,15 @@
+#include <aitl/version.hpp>
+
+#include "bindings.hpp"
+
+PYBIND11_MODULE(_core, m) {
+    m.doc() = "aitl: Agent-in-the-Loop data flywheel (C++ core)";
+    m.attr("__version__") = aitl::version_string;
+    using namespace aitl::python;
+    bind_errors(m);  // first: later families' docstrings may name the exception types
+    bind_text(m);
+    bind_kb(m);
+    bind_bm25(m);
+    bind_retrieval(m);
+    bind_eval(m);
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The README's second command (and what .ci/run calls): set everything up, build, run every test:
+# C++ through ctest (plain and under ASan+UBSan), Python through pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh test
+jobs=$(nproc)
+pybind_dir=$(.venv/bin/python -m pybind11 --cmakedir)
+
+echo "[aitl] C++ build + ctest" >&2
+cmake -S . -B build/cpp -DCMAKE_BUILD_TYPE=Release -DAITL_BUILD_TESTS=ON -DAITL_BUILD_EXAMPLES=ON \
+      -Dpybind11_DIR="$pybind_dir" >/dev/null
+cmake --build build/cpp -j "$jobs"
+(cd build/cpp && ctest --output-on-failure -j "$jobs")
+
+echo "[aitl] C++ build + ctest under AddressSanitizer + UndefinedBehaviorSanitizer" >&2
+san="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
+cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DAITL_BUILD_TESTS=ON -DAITL_BUILD_EXAMPLES=ON \
+      -DCMAKE_CXX_FLAGS="$san -O1" -DCMAKE_EXE_LINKER_FLAGS="$san" >/dev/null
+cmake --build build/asan -j "$jobs" --target aitl_tests
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build/asan/tests/aitl_tests
+
+echo "[aitl] pytest" >&2
+HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 .venv/bin/python -m pytest -q tests/python "$@"
