@@ -1,10 +1,33 @@
 #pragma once
 /// @file aitl.hpp
-/// @brief Umbrella header: includes every public aitl header.
+/// @brief Umbrella header: every public aitl header except the opt-in `retrieval/hnsw.hpp`.
+///
+/// `retrieval/hnsw.hpp` is the one header that includes hnswlib; hnswlib 0.6.2 defines
+/// non-inline functions, so include it yourself in exactly one translation unit per binary.
 
-#include "config.hpp"
 #include "concepts.hpp"
+#include "config.hpp"
 #include "error.hpp"
 #include "fwd.hpp"
 #include "types.hpp"
 #include "version.hpp"
+
+#include "kb/knowledge_base.hpp"
+#include "text/analyzer.hpp"
+#include "text/ngram.hpp"
+#include "text/stemmer.hpp"
+#include "text/stopwords.hpp"
+#include "text/tokenizer.hpp"
+
+#include "retrieval/any_retriever.hpp"
+#include "retrieval/bm25.hpp"
+#include "retrieval/callback_encoder.hpp"
+#include "retrieval/dense.hpp"
+#include "retrieval/exact.hpp"
+#include "retrieval/hashed_encoder.hpp"
+#include "retrieval/hybrid.hpp"
+#include "retrieval/knn.hpp"
+
+#include "eval/metrics.hpp"
+#include "eval/qrels.hpp"
+#include "eval/trec.hpp"

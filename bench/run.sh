@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs every benchmark side by side with its peers and writes bench/results/*.json,
+# then regenerates bench/results/README.md (the table the top-level README copies).
+#   bench/run.sh           full sizes (several minutes)
+#   bench/run.sh --quick   smaller sizes, for a smoke run
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh bench
+pybind_dir=$(.venv/bin/python -m pybind11 --cmakedir)
+cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DAITL_BUILD_BENCH=ON -DAITL_BUILD_TESTS=OFF \
+      -DAITL_BUILD_EXAMPLES=OFF -DAITL_NATIVE_ARCH=ON -Dpybind11_DIR="$pybind_dir" >/dev/null
+cmake --build build/bench -j "$(nproc)"
+export AITL_BENCH_BIN="$PWD/build/bench/bench"
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+.venv/bin/python bench/bench_dense.py "$@"
+.venv/bin/python bench/bench_bm25.py "$@"
+.venv/bin/python bench/report.py

@@ -1,0 +1,578 @@
+"""
+aitl: Agent-in-the-Loop data flywheel (C++ core)
+"""
+from __future__ import annotations
+import collections.abc
+import numpy
+import numpy.typing
+import os
+import typing
+__all__: list[str] = ['AitlError', 'Analyzer', 'BM25', 'CallbackEncoder', 'ConfigError', 'DenseRetriever', 'DimensionError', 'Document', 'Evaluation', 'ExactIndex', 'HashedEncoder', 'Hit', 'HnswIndex', 'HybridRetriever', 'IoError', 'KnowledgeBase', 'NotFoundError', 'ParseError', 'StateError', 'default_metrics', 'english_stopwords', 'evaluate', 'read_qrels', 'read_trec_run', 'tokenize', 'write_qrels', 'write_trec_run']
+class AitlError(RuntimeError):
+    """
+    Root of every error aitl raises.
+    """
+class ConfigError(AitlError, ValueError):
+    """
+    An argument or setting is out of its valid range.
+    """
+class DimensionError(AitlError, ValueError):
+    """
+    A vector has the wrong dimension or holds NaN/inf.
+    """
+class ParseError(AitlError, ValueError):
+    """
+    Malformed input data (message names file, line, field).
+    """
+class NotFoundError(AitlError, KeyError):
+    """
+    An id is not known.
+    """
+class IoError(AitlError, OSError):
+    """
+    A file could not be opened, read or written.
+    """
+class StateError(AitlError):
+    """
+    The operation is not valid in the object's current state.
+    """
+class Analyzer:
+    """
+    Text analysis: tokenize -> lower case -> drop English stop words -> Snowball stem.
+    """
+    def __init__(self, lowercase: bool = True, stopwords: bool = True, stem: bool = True, language: str = 'english') -> None:
+        """
+        Raises ConfigError for an unknown stemmer language, or stop words with a language other than English.
+        """
+    def __repr__(self) -> str:
+        ...
+    def tokens(self, text: str) -> list[str]:
+        """
+        The index terms of `text`, in order (repeats kept).
+        """
+    @property
+    def config(self) -> typing.Any:
+        """
+        The settings as a dict.
+        """
+class HashedEncoder:
+    """
+    Text -> unit vector without weights: hashed word n-grams and character n-grams projected by a trainable buckets x dim matrix (random with orthonormal columns at start, deterministic for the seed).
+    """
+    @staticmethod
+    def load(path: typing.Any) -> HashedEncoder:
+        """
+        Reads a file written by save(). Raises IoError, or ParseError for a corrupt file.
+        """
+    def __call__(self, texts: typing.Any) -> numpy.typing.NDArray[numpy.float32]:
+        ...
+    def __init__(self, dim: typing.SupportsInt | typing.SupportsIndex = 256, seed: typing.SupportsInt | typing.SupportsIndex = 0, buckets: typing.SupportsInt | typing.SupportsIndex = 32768, word_ngram_max: typing.SupportsInt | typing.SupportsIndex = 2, char_ngram_min: typing.SupportsInt | typing.SupportsIndex = 3, char_ngram_max: typing.SupportsInt | typing.SupportsIndex = 5, lowercase: bool = True, stopwords: bool = True, stem: bool = False, language: str = 'english') -> None:
+        """
+        Raises ConfigError for invalid settings (e.g. dim > buckets).
+        """
+    def __repr__(self) -> str:
+        ...
+    def encode(self, texts: typing.Any) -> numpy.typing.NDArray[numpy.float32]:
+        """
+        float32 array (len(texts), dim) of L2-normalised rows; empty texts give zero rows.
+        """
+    def features(self, text: str) -> tuple[numpy.typing.NDArray[numpy.uint32], numpy.typing.NDArray[numpy.float32]]:
+        """
+        The L2-normalised sparse n-gram features before projection: (indices uint32, values float32).
+        """
+    def save(self, path: typing.Any) -> None:
+        """
+        Writes settings and projection to one file. Raises IoError.
+        """
+    def set_projection(self, projection: typing.Annotated[numpy.typing.ArrayLike, numpy.float32]) -> None:
+        """
+        Replaces the projection. Raises DimensionError for a shape other than (buckets, dim) or NaN/inf.
+        """
+    @property
+    def config(self) -> typing.Any:
+        """
+        The settings as a dict.
+        """
+    @property
+    def dim(self) -> int:
+        """
+        Output dimension.
+        """
+    @property
+    def projection(self) -> numpy.typing.NDArray[numpy.float32]:
+        """
+        A copy of the buckets x dim projection (float32); change it with set_projection().
+        """
+class Document:
+    """
+    One knowledge-base document: id, title, text, metadata (a dict) and version.
+    """
+    __hash__: typing.ClassVar[None] = None
+    id: str
+    text: str
+    title: str
+    def __eq__(self, arg0: Document) -> bool:
+        ...
+    def __getstate__(self) -> tuple[str, str, str, typing.Any, int]:
+        ...
+    def __init__(self, id: str, title: str = '', text: str = '', metadata: typing.Any = None, version: typing.SupportsInt | typing.SupportsIndex = 1) -> None:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, arg0: tuple) -> None:
+        ...
+    def indexed_text(self) -> str:
+        """
+        Title and text joined by a newline (what retrievers index).
+        """
+    @property
+    def metadata(self) -> typing.Any:
+        """
+        Free-form metadata (a copy; assign a new dict to change it).
+        """
+    @metadata.setter
+    def metadata(self, arg1: typing.Any) -> None:
+        ...
+    @property
+    def version(self) -> int:
+        ...
+    @version.setter
+    def version(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+class Hit:
+    """
+    One search result: a document id and its score (higher is better).
+    """
+    __hash__: typing.ClassVar[None] = None
+    id: str
+    def __eq__(self, arg0: Hit) -> bool:
+        ...
+    def __getstate__(self) -> tuple[str, float]:
+        ...
+    def __init__(self, id: str, score: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
+        ...
+    def __iter__(self) -> collections.abc.Iterator:
+        """
+        Unpacks as (id, score).
+        """
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, arg0: tuple) -> None:
+        ...
+    @property
+    def score(self) -> float:
+        ...
+    @score.setter
+    def score(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class KnowledgeBase:
+    """
+    Documents keyed by unique id, iterated in insertion order; BEIR and JSONL loaders.
+    """
+    @staticmethod
+    def load_beir(path: typing.Any) -> KnowledgeBase:
+        """
+        Loads a BEIR corpus (corpus.jsonl, or a folder holding it): _id, title, text; other keys go to metadata. Raises IoError (missing file), ParseError (.file, .line, .field) for a malformed line or a duplicate id, ConfigError for a corpus without documents.
+        """
+    @staticmethod
+    def load_jsonl(path: typing.Any) -> KnowledgeBase:
+        """
+        Loads aitl's JSONL (id, title, text, metadata, version); errors as load_beir.
+        """
+    def __contains__(self, arg0: str) -> bool:
+        ...
+    def __getitem__(self, arg0: str) -> Document:
+        ...
+    @typing.overload
+    def __init__(self) -> None:
+        ...
+    @typing.overload
+    def __init__(self, documents: collections.abc.Iterable) -> None:
+        """
+        A knowledge base holding these Documents (ConfigError on duplicate ids).
+        """
+    def __iter__(self) -> collections.abc.Iterator[Document]:
+        """
+        Documents (copies) in insertion order.
+        """
+    def __len__(self) -> int:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def add(self, document: Document) -> None:
+        """
+        Adds a Document. Raises ConfigError for an empty or duplicate id.
+        """
+    def clear(self) -> None:
+        ...
+    def get(self, id: str) -> Document:
+        """
+        The document with this id (a copy). Raises NotFoundError (a KeyError) for an unknown id.
+        """
+    def ids(self) -> list[str]:
+        """
+        The ids in insertion order.
+        """
+    def remove(self, id: str) -> None:
+        """
+        Removes a document. Raises NotFoundError for an unknown id.
+        """
+    def save_jsonl(self, path: typing.Any) -> None:
+        """
+        Writes every document as one JSON line (load_jsonl reads it back). Raises IoError.
+        """
+    def update(self, document: Document) -> int:
+        """
+        Replaces the document with the same id and returns its new version (old + 1). Raises NotFoundError for an unknown id.
+        """
+class _KnowledgeBaseIterator:
+    def __iter__(self) -> typing.Any:
+        ...
+    def __next__(self) -> Document:
+        ...
+class BM25:
+    """
+    Okapi BM25 over an in-memory inverted index (Xapian's BM25 formula), with incremental add/remove, exact top-k with dynamic pruning and parallel batch search. Thread-safe.
+    """
+    def __contains__(self, arg0: str) -> bool:
+        ...
+    def __init__(self, k1: typing.SupportsFloat | typing.SupportsIndex = 0.5, b: typing.SupportsFloat | typing.SupportsIndex = 0.75, unique_query_terms: bool = True, dynamic_pruning: bool = True, lowercase: bool = True, stopwords: bool = True, stem: bool = True, language: str = 'english') -> None:
+        """
+        Defaults (k1=0.5, b=0.75, English stop words, each distinct query word once) are tuned for dialogue queries over short snippets; k1=1, b=0.5, stopwords=False, unique_query_terms=False reproduce Xapian's default BM25 ranking. Raises ConfigError for k1 < 0 or b outside [0, 1].
+        """
+    def __len__(self) -> int:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def add(self, id: str, text: str) -> None:
+        """
+        Indexes one text. Raises ConfigError on an empty or duplicate id.
+        """
+    def add_documents(self, documents: typing.Any) -> None:
+        """
+        Indexes a KnowledgeBase or an iterable of Document (title + text). All ids are checked first: ConfigError on an empty or duplicate id, and then nothing is added. The GIL is released while indexing: do not modify the KnowledgeBase from another thread meanwhile.
+        """
+    def clear(self) -> None:
+        """
+        Removes every document.
+        """
+    def remove(self, id: str) -> None:
+        """
+        Removes a document (later searches never return it). Raises NotFoundError for an unknown id.
+        """
+    def search(self, query: str, k: typing.SupportsInt | typing.SupportsIndex) -> list[Hit]:
+        """
+        The k best documents for `query` (list[Hit], best first; fewer when fewer match). Raises ConfigError when k <= 0.
+        """
+    def search_batch(self, queries: collections.abc.Sequence[str], k: typing.SupportsInt | typing.SupportsIndex, threads: typing.SupportsInt | typing.SupportsIndex = 0) -> list[list[Hit]]:
+        """
+        search() for every query (list[list[Hit]]), on `threads` threads (0 = one per hardware thread).
+        """
+    def stats(self) -> dict:
+        """
+        Index statistics: documents, terms, postings, average_length (live documents only).
+        """
+    def update(self, id: str, text: str) -> None:
+        """
+        Replaces the text of a document. Raises NotFoundError for an unknown id.
+        """
+    @property
+    def config(self) -> typing.Any:
+        """
+        The settings as a dict (k1, b, unique_query_terms, dynamic_pruning, analyzer).
+        """
+class ExactIndex:
+    """
+    Exact inner-product / cosine index (blocked SIMD matrix product + partial top-k).
+    
+    ExactIndex(dim, metric="ip"); metric "ip" or "cosine" (vectors normalised).
+    """
+    def __contains__(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> bool:
+        ...
+    def __init__(self, dim: typing.SupportsInt | typing.SupportsIndex, metric: str = 'ip') -> None:
+        ...
+    def __len__(self) -> int:
+        ...
+    def add(self, labels: typing.Any, vectors: typing.Annotated[numpy.typing.ArrayLike, numpy.float32]) -> None:
+        """
+        Adds vectors (n, dim) under labels (n,) (non-negative ints). Raises DimensionError on a wrong shape or NaN/inf, ConfigError on a duplicate label.
+        """
+    def remove(self, label: typing.SupportsInt | typing.SupportsIndex) -> None:
+        """
+        Removes a vector. Raises NotFoundError for an unknown label.
+        """
+    def search(self, queries: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], k: typing.SupportsInt | typing.SupportsIndex, threads: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple:
+        """
+        Nearest vectors of each query row: (labels int64 (n, k), scores float32 (n, k)), best first, padded with -1 / -inf when fewer than k are stored. A 1-D query gives 1-D results. Raises ConfigError when k <= 0, DimensionError on a wrong width or NaN/inf.
+        """
+    def vector(self, label: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float32]:
+        """
+        The stored vector (normalised under cosine).
+        """
+    @property
+    def dim(self) -> int:
+        """
+        Vector dimension.
+        """
+    @property
+    def metric(self) -> str:
+        """
+        "ip" or "cosine".
+        """
+class HnswIndex:
+    """
+    Approximate (HNSW, hnswlib) inner-product / cosine index with a vectorised distance.
+    
+    HnswIndex(dim, metric="ip", M=16, ef_construction=200, max_elements=1024, seed=100, ef=100, compact_search=True); the capacity grows automatically; search uses max(ef, k); compact_search traverses the graph with bfloat16 copies of the vectors (half the memory traffic) and re-scores the candidates in float32.
+    """
+    @staticmethod
+    def load(path: typing.Any) -> HnswIndex:
+        """
+        Loads an index written by save(). Raises IoError on a missing or corrupt file.
+        """
+    def __contains__(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> bool:
+        ...
+    def __init__(self, dim: typing.SupportsInt | typing.SupportsIndex, metric: str = 'ip', M: typing.SupportsInt | typing.SupportsIndex = 16, ef_construction: typing.SupportsInt | typing.SupportsIndex = 200, max_elements: typing.SupportsInt | typing.SupportsIndex = 1024, seed: typing.SupportsInt | typing.SupportsIndex = 100, ef: typing.SupportsInt | typing.SupportsIndex = 100, compact_search: bool = True) -> None:
+        ...
+    def __len__(self) -> int:
+        ...
+    def add(self, labels: typing.Any, vectors: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], threads: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
+        """
+        Adds vectors (n, dim) under labels (n,) on `threads` threads (0 = all). Raises DimensionError on a wrong shape or NaN/inf, ConfigError on a duplicate label.
+        """
+    def remove(self, label: typing.SupportsInt | typing.SupportsIndex) -> None:
+        """
+        Removes a vector. Raises NotFoundError for an unknown label.
+        """
+    def save(self, path: typing.Any) -> None:
+        """
+        Writes the index to `path` and its settings to `path + ".aitl.json"`. Raises IoError.
+        """
+    def search(self, queries: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], k: typing.SupportsInt | typing.SupportsIndex, threads: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple:
+        """
+        Nearest vectors of each query row: (labels int64 (n, k), scores float32 (n, k)), best first, padded with -1 / -inf when fewer than k are stored. A 1-D query gives 1-D results. Raises ConfigError when k <= 0, DimensionError on a wrong width or NaN/inf.
+        """
+    def vector(self, label: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float32]:
+        """
+        The stored vector (normalised under cosine).
+        """
+    @property
+    def M(self) -> int:
+        ...
+    @property
+    def compact_search(self) -> bool:
+        """
+        Whether searches traverse bfloat16 copies (scores are re-computed in float32).
+        """
+    @property
+    def dim(self) -> int:
+        """
+        Vector dimension.
+        """
+    @property
+    def ef(self) -> int:
+        """
+        Search-time candidate list size (search uses max(ef, k)).
+        """
+    @ef.setter
+    def ef(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def ef_construction(self) -> int:
+        ...
+    @property
+    def max_elements(self) -> int:
+        """
+        Current capacity (grows automatically).
+        """
+    @property
+    def metric(self) -> str:
+        """
+        "ip" or "cosine".
+        """
+class CallbackEncoder:
+    """
+    Encoder calling fn(list[str]) -> array (n, dim); the shape and finiteness of what fn returns are checked (DimensionError).
+    """
+    def __init__(self, fn: typing.Any, dim: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def encode(self, texts: collections.abc.Sequence[str]) -> numpy.ndarray:
+        """
+        Encodes texts: float32 array (len(texts), dim).
+        """
+    @property
+    def dim(self) -> int:
+        ...
+class DenseRetriever:
+    """
+    Dense retriever: encoder + vector index, string ids.
+    
+    DenseRetriever(encoder, index="exact"|"hnsw", metric="cosine", M=16, ef_construction=200, ef=100, batch_size=256); encoder is a HashedEncoder, a CallbackEncoder, or any object with .dim and .encode(list[str]) (or __call__) returning an (n, dim) float array.
+    """
+    def __contains__(self, arg0: str) -> bool:
+        ...
+    def __init__(self, encoder: typing.Any, index: str = 'exact', metric: str = 'cosine', M: typing.SupportsInt | typing.SupportsIndex = 16, ef_construction: typing.SupportsInt | typing.SupportsIndex = 200, ef: typing.SupportsInt | typing.SupportsIndex = 100, batch_size: typing.SupportsInt | typing.SupportsIndex = 256) -> None:
+        ...
+    def __len__(self) -> int:
+        ...
+    def add(self, id: str, text: str) -> None:
+        """
+        Encodes and indexes one text. Raises ConfigError on an empty or duplicate id.
+        """
+    def add_documents(self, documents: typing.Any) -> None:
+        """
+        Indexes a KnowledgeBase or an iterable of Document (title + text), encoded in batches.
+        """
+    def remove(self, id: str) -> None:
+        """
+        Removes a document. Raises NotFoundError for an unknown id.
+        """
+    def search(self, query: str, k: typing.SupportsInt | typing.SupportsIndex) -> list[Hit]:
+        """
+        The k best documents for `query`, best first (list[Hit]). Raises ConfigError when k <= 0.
+        """
+    def search_batch(self, queries: collections.abc.Sequence[str], k: typing.SupportsInt | typing.SupportsIndex, threads: typing.SupportsInt | typing.SupportsIndex = 0) -> list[list[Hit]]:
+        """
+        search() for every query (list[list[Hit]]), on `threads` threads (0 = all).
+        """
+    def update(self, id: str, text: str) -> None:
+        """
+        Re-encodes a document. Raises NotFoundError for an unknown id.
+        """
+    @property
+    def dim(self) -> int:
+        ...
+    @property
+    def ef(self) -> int:
+        """
+        HNSW search candidate list size (StateError with the exact index).
+        """
+    @ef.setter
+    def ef(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def encoder(self) -> typing.Any:
+        """
+        The encoder object given to the constructor.
+        """
+    @property
+    def index(self) -> str:
+        ...
+    @property
+    def metric(self) -> str:
+        ...
+class HybridRetriever:
+    """
+    Fusion of two retrievers (BM25, DenseRetriever, HybridRetriever, or any object with .search(query, k)).
+    
+    HybridRetriever(first, second, method="rrf"|"weighted", rrf_k=60, weight=0.5, depth=100): RRF sums 1/(rrf_k + rank); weighted sums weight * minmax(first) + (1 - weight) * minmax(second). Each side gives max(depth, k) candidates; ties are broken by id.
+    """
+    def __init__(self, first: typing.Any, second: typing.Any, method: str = 'rrf', rrf_k: typing.SupportsFloat | typing.SupportsIndex = 60.0, weight: typing.SupportsFloat | typing.SupportsIndex = 0.5, depth: typing.SupportsInt | typing.SupportsIndex = 100) -> None:
+        ...
+    def search(self, query: str, k: typing.SupportsInt | typing.SupportsIndex) -> list[Hit]:
+        """
+        The k best documents for `query`, best first (list[Hit]). Raises ConfigError when k <= 0.
+        """
+    def search_batch(self, queries: collections.abc.Sequence[str], k: typing.SupportsInt | typing.SupportsIndex, threads: typing.SupportsInt | typing.SupportsIndex = 0) -> list[list[Hit]]:
+        """
+        search() for every query (list[list[Hit]]), on `threads` threads (0 = all).
+        """
+    @property
+    def depth(self) -> int:
+        ...
+    @property
+    def first(self) -> typing.Any:
+        ...
+    @property
+    def method(self) -> str:
+        ...
+    @property
+    def rrf_k(self) -> float:
+        ...
+    @property
+    def second(self) -> typing.Any:
+        ...
+    @property
+    def weight(self) -> float:
+        ...
+class Evaluation:
+    """
+    Result of evaluate(): per-query values and means (trec_eval's definitions).
+    """
+    def __repr__(self) -> str:
+        ...
+    def to_dict(self) -> dict:
+        """
+        All fields as a new plain dict (JSON-serialisable).
+        """
+    @property
+    def mean(self) -> dict:
+        """
+        dict[metric, float]: mean over the evaluated queries.
+        """
+    @property
+    def metrics(self) -> list:
+        """
+        list[str]: canonical metric names, in request order.
+        """
+    @property
+    def per_query(self) -> dict:
+        """
+        dict[query id, dict[metric, float]].
+        """
+    @property
+    def queries(self) -> int:
+        """
+        int: number of evaluated queries.
+        """
+    @property
+    def queries_without_qrels(self) -> list:
+        """
+        list[str]: queries of the run that the qrels do not judge (skipped).
+        """
+    @property
+    def queries_without_run(self) -> list:
+        """
+        list[str]: judged queries absent from the run (skipped unless average_complete).
+        """
+def default_metrics() -> list[str]:
+    """
+    The default metric names of evaluate(): recall@8, recall@10, recall@75, precision@8, precision@10, precision@75, ndcg@10, mrr@10, map, hit_rate@10.
+    """
+def english_stopwords() -> list[str]:
+    """
+    The English stop list (Snowball's, 174 words), sorted.
+    """
+def evaluate(qrels: typing.Any, run: typing.Any, metrics: collections.abc.Sequence[str] = ['recall@8', 'recall@10', 'recall@75', 'precision@8', 'precision@10', 'precision@75', 'ndcg@10', 'mrr@10', 'map', 'hit_rate@10'], relevance_level: typing.SupportsInt | typing.SupportsIndex = 1, average_complete: bool = False) -> Evaluation:
+    """
+    Evaluate a run against qrels with trec_eval's definitions.
+    
+    qrels: dict[query id, dict[doc id, int grade]]; run: dict[query id, list[Hit] | dict[doc id, score]]
+    (lists may also hold (id, score) pairs). Hits are ranked by score descending, ties by doc id in
+    decreasing byte order (trec_eval); a doc listed twice for one judged query raises ConfigError.
+    Metrics: recall@k, precision@k, ndcg@k, ndcg, mrr@k, mrr, map, map@k, hit_rate@k. Queries in both
+    run and qrels are evaluated; means are over them (or over every judged query, missing ones as 0,
+    with average_complete=True, trec_eval -c). A grade >= relevance_level is relevant; nDCG gains are
+    the grades. Raises ConfigError on a bad metric name, k <= 0, relevance_level < 1, NaN scores.
+    """
+def read_qrels(path: os.PathLike | str | bytes) -> dict[str, dict[str, int]]:
+    """
+    Read BEIR qrels TSV (query-id corpus-id score, header) or TREC qrels (qid iter docid rel) -> dict[str, dict[str, int]]. Raises IoError (missing file), ParseError (.file, .line, .field).
+    """
+def read_trec_run(path: os.PathLike | str | bytes) -> dict:
+    """
+    Read a TREC run file (qid Q0 docid rank score tag) -> dict[str, list[Hit]], each list in trec_eval's order (score descending, ties by doc id descending; the rank column is ignored). Raises IoError, ParseError (.file, .line, .field; also on a duplicate doc for one query).
+    """
+def tokenize(text: str) -> list[str]:
+    """
+    Splits text into word tokens (case kept, UTF-8 safe): runs of letters/digits of any script; apostrophes inside words and '.'/',' between digits are kept; emoji and punctuation separate.
+    """
+def write_qrels(path: os.PathLike | str | bytes, qrels: typing.Any, format: str = 'beir') -> None:
+    """
+    Write qrels as BEIR TSV (with header) or TREC qrels (format='trec').
+    """
+def write_trec_run(path: os.PathLike | str | bytes, run: typing.Any, tag: str = 'aitl') -> None:
+    """
+    Write a run (dict[str, list[Hit] | dict[str, float]]) as a TREC run file: lines 'qid Q0 docid rank score tag', each query in trec_eval's order with ranks 1, 2, ...; a query with no hit writes nothing. Raises ConfigError on ids or tag with whitespace, NaN, duplicates.
+    """
+__version__: str = '0.1.0'

@@ -1,0 +1,87 @@
+#pragma once
+// nlohmann::json <-> Python objects (metadata, settings dicts) and path arguments, for the
+// bindings of text/, kb/ and bm25.
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+#include <pybind11/pybind11.h>
+
+#include <aitl/error.hpp>
+
+namespace aitl::python {
+namespace py = pybind11;
+
+inline py::object json_to_py(const nlohmann::json& j) {
+    using t = nlohmann::json::value_t;
+    switch (j.type()) {
+        case t::boolean:
+            return py::bool_(j.get<bool>());
+        case t::number_integer:
+            return py::int_(j.get<std::int64_t>());
+        case t::number_unsigned:
+            return py::int_(j.get<std::uint64_t>());
+        case t::number_float:
+            return py::float_(j.get<double>());
+        case t::string:
+            return py::str(j.get_ref<const std::string&>());
+        case t::array: {
+            py::list out;
+            for (const auto& x : j) out.append(json_to_py(x));
+            return std::move(out);
+        }
+        case t::object: {
+            py::dict out;
+            for (auto it = j.begin(); it != j.end(); ++it) out[py::str(it.key())] = json_to_py(*it);
+            return std::move(out);
+        }
+        default:
+            return py::none();
+    }
+}
+
+inline std::string py_type_name(py::handle h) { return py::str(py::type::handle_of(h).attr("__name__")); }
+
+// Python value -> JSON; raises TypeError for values JSON cannot hold.
+inline nlohmann::json py_to_json(py::handle h, const std::string& where) {
+    if (h.is_none()) return nullptr;
+    if (py::isinstance<py::bool_>(h)) return h.cast<bool>();
+    if (py::isinstance<py::int_>(h)) {
+        try {
+            return h.cast<std::int64_t>();
+        } catch (const py::cast_error&) {
+        }
+        try {
+            return h.cast<std::uint64_t>();
+        } catch (const py::cast_error&) {
+            throw py::type_error(where + ": integer out of the 64-bit range (got " + std::string(py::str(h)) + ")");
+        }
+    }
+    if (py::isinstance<py::float_>(h)) return h.cast<double>();
+    if (py::isinstance<py::str>(h)) return h.cast<std::string>();
+    if (py::isinstance<py::dict>(h)) {
+        nlohmann::json out = nlohmann::json::object();
+        for (auto item : h.cast<py::dict>()) {
+            if (!py::isinstance<py::str>(item.first))
+                throw py::type_error(where + ": dict keys must be str (got " + py_type_name(item.first) + ")");
+            out[item.first.cast<std::string>()] = py_to_json(item.second, where);
+        }
+        return out;
+    }
+    if (py::isinstance<py::list>(h) || py::isinstance<py::tuple>(h)) {
+        nlohmann::json out = nlohmann::json::array();
+        for (auto item : h) out.push_back(py_to_json(item, where));
+        return out;
+    }
+    if (py::hasattr(h, "__index__")) return py_to_json(h.attr("__index__")(), where);  // numpy integers
+    if (py::hasattr(h, "__float__")) return py::float_(h.attr("__float__")()).cast<double>();
+    throw py::type_error(where + ": cannot store a " + py_type_name(h) +
+                         " in JSON (expected None, bool, int, float, str, list or dict)");
+}
+
+// str, bytes or os.PathLike -> std::string
+inline std::string path_arg(const py::object& p) {
+    return py::module_::import("os").attr("fsdecode")(p).cast<std::string>();
+}
+
+}  // namespace aitl::python

@@ -1,0 +1,113 @@
+"""The `aitl` command line, run as `python -m aitl` in a subprocess."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import aitl
+from aitl import cli
+
+REPO = Path(__file__).resolve().parents[2]
+HELPCENTRE = REPO / "examples" / "data" / "helpcentre"
+KEYS = {"recall@8", "recall@10", "recall@75", "precision@8", "precision@10", "precision@75",
+        "ndcg@10", "mrr@10", "map", "queries", "documents", "latency_ms_mean", "latency_ms_p99",
+        "retriever", "encoder", "k", "split"}
+
+
+def run_aitl(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "aitl", *map(str, args)], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def last_json(proc: subprocess.CompletedProcess) -> dict:
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def check_metrics(out: dict, queries: int, documents: int) -> None:
+    assert KEYS <= out.keys()
+    assert out["queries"] == queries and out["documents"] == documents
+    for key in KEYS - {"queries", "documents", "retriever", "encoder", "k", "split",
+                       "latency_ms_mean", "latency_ms_p99"}:
+        assert 0.0 <= out[key] <= 1.0, key
+    assert out["recall@8"] <= out["recall@10"] <= out["recall@75"]
+    assert 0.0 < out["latency_ms_mean"] <= out["latency_ms_p99"]
+
+
+def test_convert_prints_the_counts(data_dir: Path, tmp_path: Path):
+    out = last_json(run_aitl("convert", "dstc11", data_dir / "dstc11-track5", tmp_path / "beir",
+                             "--history-turns", "2"))
+    assert (out["documents"], out["queries"], out["qrels"]) == (10_882, 2_129, 8_669)
+    assert (tmp_path / "beir" / "qrels" / "test.tsv").is_file()
+
+
+def test_eval_bm25_on_dstc11(dstc11_beir: Path, tmp_path: Path):
+    trec = tmp_path / "bm25.trec"
+    out = last_json(run_aitl("eval", "--data", dstc11_beir, "--retriever", "bm25", "--run", trec))
+    check_metrics(out, 2_129, 10_882)
+    assert (out["retriever"], out["k"], out["split"]) == ("bm25", 75, "test")
+    assert 0.60 <= out["recall@75"] <= 0.70  # 0.650 measured (aitl's BM25 defaults)
+    assert out["ndcg@10"] > 0.1
+    run = aitl.read_trec_run(str(trec))
+    assert len(run) == 2_129 and all(len(hits) == 75 for hits in run.values())
+
+
+def test_eval_dense_hashed_on_dstc11(dstc11_beir: Path):
+    out = last_json(run_aitl("eval", "--data", dstc11_beir, "--retriever", "dense",
+                             "--encoder", "hashed", "--quiet"))
+    check_metrics(out, 2_129, 10_882)
+    assert (out["retriever"], out["encoder"]) == ("dense", "hashed")
+    assert 0.35 <= out["recall@75"] <= 0.50  # 0.422 measured
+
+
+def test_eval_hybrid_on_dstc11(dstc11_beir: Path):
+    out = last_json(run_aitl("eval", "--data", dstc11_beir, "--retriever", "hybrid", "--quiet"))
+    check_metrics(out, 2_129, 10_882)
+    assert (out["retriever"], out["encoder"], out["index"]) == ("hybrid", "hashed", "hnsw")
+    assert 0.55 <= out["recall@75"] <= 0.68  # 0.613 measured
+
+
+def test_eval_with_the_exact_index_and_another_k():
+    out = last_json(run_aitl("eval", "--data", HELPCENTRE, "--retriever", "dense", "--index",
+                             "exact", "--k", "10", "--quiet"))
+    assert (out["index"], out["k"]) == ("exact", 10)
+    assert out["recall@10"] >= out["recall@8"] > 0.3
+
+
+def test_eval_shows_progress_on_stderr_and_json_last_on_stdout():
+    proc = run_aitl("eval", "--data", HELPCENTRE, "--retriever", "hybrid", "--k", "5")
+    out = last_json(proc)
+    assert out["queries"] == 34 and out["documents"] == 40
+    assert out["recall@5"] > 0.5
+    assert "searching" in proc.stderr and "indexing" in proc.stderr
+
+
+def test_errors_are_one_line_with_exit_code_2(tmp_path: Path):
+    proc = run_aitl("eval", "--data", tmp_path / "missing", "--retriever", "bm25")
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "missing" in lines[0] and "not found" in lines[0]
+
+    proc = run_aitl("eval", "--data", HELPCENTRE, "--retriever", "bm25", "--split", "dev")
+    assert proc.returncode == 2 and "split 'dev'" in proc.stderr and "Traceback" not in proc.stderr
+
+    proc = run_aitl("convert", "dstc11", tmp_path / "missing", tmp_path / "out")
+    assert proc.returncode == 2 and "source folder not found" in proc.stderr
+
+    proc = run_aitl("eval", "--data", HELPCENTRE, "--retriever", "tfidf")
+    assert proc.returncode == 2 and "invalid choice" in proc.stderr
+
+
+def test_main_can_be_called_in_process(tmp_path: Path, capsys):
+    assert cli.main(["eval", "--data", str(HELPCENTRE), "--retriever", "bm25", "--k", "3",
+                     "--quiet"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["k"] == 3 and "recall@3" in out
+    assert cli.main(["eval", "--data", str(tmp_path), "--retriever", "bm25"]) == 2
+    with pytest.raises(SystemExit):
+        cli.main(["--version"])
