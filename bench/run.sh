@@ -6,9 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh bench
-pybind_dir=$(.venv/bin/python -m pybind11 --cmakedir)
 cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DAITL_BUILD_BENCH=ON -DAITL_BUILD_TESTS=OFF \
-      -DAITL_BUILD_EXAMPLES=OFF -DAITL_NATIVE_ARCH=ON -Dpybind11_DIR="$pybind_dir" >/dev/null
+      -DAITL_BUILD_EXAMPLES=OFF -DAITL_NATIVE_ARCH=ON >/dev/null
 cmake --build build/bench -j "$(nproc)"
 export AITL_BENCH_BIN="$PWD/build/bench/bench"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1

@@ -5,11 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh test
 jobs=$(nproc)
-pybind_dir=$(.venv/bin/python -m pybind11 --cmakedir)
 
 echo "[aitl] C++ build + ctest" >&2
 cmake -S . -B build/cpp -DCMAKE_BUILD_TYPE=Release -DAITL_BUILD_TESTS=ON -DAITL_BUILD_EXAMPLES=ON \
-      -Dpybind11_DIR="$pybind_dir" >/dev/null
+      >/dev/null
 cmake --build build/cpp -j "$jobs"
 (cd build/cpp && ctest --output-on-failure -j "$jobs")
 
