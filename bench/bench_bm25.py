@@ -460,7 +460,7 @@ def main(argv=None) -> int:
 
     results = {"k": K, "k1": K1, "b": B, "threads": args.threads,
                "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                           "python": platform.python_version()},
+                           "python": platform.python_version(), "loadavg_at_start": list(os.getloadavg())},
                "versions": {"aitl": aitl.__version__}, "datasets": {}}
     try:
         import xapian
@@ -493,6 +493,7 @@ def main(argv=None) -> int:
             r.pop("run")
         results["datasets"][name] = {"documents": rows[which[0]]["index"]["documents"],
                                      "queries": len(read_queries(path, limit)), "systems": rows}
+    results["machine"]["loadavg_at_end"] = list(os.getloadavg())
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(results, f, indent=2)
@@ -503,9 +504,12 @@ def main(argv=None) -> int:
 
 
 def markdown(results) -> str:
+    load = results["machine"].get("loadavg_at_start")
     lines = [f"BM25, top {results['k']}, k1 = {results['k1']}, b = {results['b']}, "
-             f"batch with {results['threads']} workers per system; index MB = RSS after build - RSS "
-             "after loading the corpus; 'aitl faster by' = mean latency / aitl's (Python API)\n",
+             f"batch with {results['threads']} workers per system on {results['machine']['cpus']} CPUs"
+             + (f" (load average {load[0]:.1f} at start)" if load else "") +
+             "; index MB = RSS after build - RSS after loading the corpus; 'aitl faster by' = mean latency "
+             "/ aitl's (Python API)\n",
              "| corpus | system | build s | index MB | peak RSS MB | mean ms | p99 ms | batch q/s | recall@75 | "
              "aitl faster by |",
              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]

@@ -13,6 +13,12 @@ Data: seeded, L2-normalised vectors from a 32-dimensional Gaussian latent space 
 384 dimensions plus isotropic noise (a low intrinsic dimension, like sentence embeddings),
 so that HNSW recall is meaningful.
 
+Timed runs of the implementations are interleaved (repeat by repeat; the C++ program is run
+once per repeat, searching an index it built and saved) so that machine noise hits them
+alike; the best of --repeat runs is kept. When faiss's bundled OpenBLAS does not recognise
+the CPU (it then runs a generic kernel), faiss is measured again in a child process with
+OPENBLAS_CORETYPE set to the kernel numpy's OpenBLAS picks; ratios are against the best faiss.
+
 Writes bench/results/dense.json and prints markdown tables.
     python bench/bench_dense.py            # full size (a few minutes)
     python bench/bench_dense.py --quick    # 20,000 vectors, 200 queries
@@ -55,15 +61,6 @@ def write_bin(path: Path, a: np.ndarray, dtype) -> None:
     with open(path, "wb") as f:
         np.asarray(a.shape, dtype=np.int32).tofile(f)
         np.ascontiguousarray(a, dtype=dtype).tofile(f)
-
-
-def best_time(fn, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def recall(got: np.ndarray, truth: np.ndarray, k: int) -> float:
@@ -127,24 +124,47 @@ def numpy_search(xb: np.ndarray, xq: np.ndarray, k: int, block: int = 200):
     return labels, scores
 
 
-FAISS_CHILD = r"""
+FAISS_WORKER = r"""
 import json, sys, time, numpy as np, faiss
-xb = np.load(sys.argv[1]); xq = np.load(sys.argv[2]); repeat = int(sys.argv[3])
-threads = [int(t) for t in sys.argv[4].split(",")]; ks = [int(k) for k in sys.argv[5].split(",")]
+xb = np.load(sys.argv[1]); xq = np.load(sys.argv[2])
 index = faiss.IndexFlatIP(xb.shape[1]); index.add(xb)
-out = []
-for t in threads:
+print("ready", flush=True)
+for line in sys.stdin:
+    t, k = map(int, line.split())
     faiss.omp_set_num_threads(t)
-    for k in ks:
-        best = float("inf")
-        for _ in range(repeat):
-            t0 = time.perf_counter(); index.search(xq, k); best = min(best, time.perf_counter() - t0)
-        out.append({"threads": t, "k": k, "qps": len(xq) / best})
-print(json.dumps(out))
+    t0 = time.perf_counter(); index.search(xq, k); dt = time.perf_counter() - t0
+    print(json.dumps({"seconds": dt}), flush=True)
 """
 
 
-def bench_exact(xb, xq, truth, threads_list, ks, repeat, tmp: Path, log):
+def run_cpp(binary: Path, tmp: Path, *args: str) -> dict:
+    """Runs the C++ benchmark program on the data files in `tmp`; returns its JSON."""
+    cmd = [str(binary), "--base", str(tmp / "base.fbin"), "--queries", str(tmp / "queries.fbin"),
+           "--gt", str(tmp / "gt.ibin"), *args]
+    return json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
+
+
+class FaissWorker:
+    """faiss in a child process with OPENBLAS_CORETYPE set (it must be set before OpenBLAS loads)."""
+
+    def __init__(self, xb_path: Path, xq_path: Path, coretype: str):
+        env = dict(os.environ, OPENBLAS_CORETYPE=coretype)
+        self.proc = subprocess.Popen([sys.executable, "-c", FAISS_WORKER, str(xb_path), str(xq_path)], env=env,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        if self.proc.stdout.readline().strip() != "ready":
+            raise RuntimeError("faiss worker did not start")
+
+    def search_seconds(self, threads: int, k: int) -> float:
+        self.proc.stdin.write(f"{threads} {k}\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())["seconds"]
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
+def bench_exact(xb, xq, truth, threads_list, ks, repeat, tmp: Path, log, binary=None):
     import aitl
     import faiss
 
@@ -153,7 +173,6 @@ def bench_exact(xb, xq, truth, threads_list, ks, repeat, tmp: Path, log):
     except ImportError:  # pragma: no cover
         threadpoolctl = None
 
-    rows = []
     aitl_index = aitl.ExactIndex(xb.shape[1], metric="ip")
     t0 = time.perf_counter()
     aitl_index.add(np.arange(len(xb)), xb)
@@ -161,50 +180,73 @@ def bench_exact(xb, xq, truth, threads_list, ks, repeat, tmp: Path, log):
     faiss_index = faiss.IndexFlatIP(xb.shape[1])
     faiss_index.add(xb)
 
-    for t in threads_list:
-        for k in ks:
-            # Interleaved repeats so that machine noise hits every implementation alike.
-            times = {"aitl (Python)": [], "faiss": [], "numpy": []}
-            for _ in range(repeat):
-                t1 = time.perf_counter()
-                labels, _ = aitl_index.search(xq, k, threads=t)
-                times["aitl (Python)"].append(time.perf_counter() - t1)
-                faiss.omp_set_num_threads(t)
-                t1 = time.perf_counter()
-                faiss_index.search(xq, k)
-                times["faiss"].append(time.perf_counter() - t1)
-                if threadpoolctl is not None:
-                    with threadpoolctl.threadpool_limits(limits=t, user_api="blas"):
-                        t1 = time.perf_counter()
-                        np_labels, _ = numpy_search(xb, xq, k)
-                        times["numpy"].append(time.perf_counter() - t1)
-                else:
-                    t1 = time.perf_counter()
-                    np_labels, _ = numpy_search(xb, xq, k)
-                    times["numpy"].append(time.perf_counter() - t1)
-            for impl, ts in times.items():
-                rows.append({"impl": impl, "threads": t, "k": k, "qps": len(xq) / min(ts)})
-            rows[-3]["recall_vs_exact"] = recall(labels, truth, k)
-            rows[-1]["recall_vs_exact"] = recall(np_labels, truth, k)
-            log(f"  exact threads={t} k={k}: " + ", ".join(f"{r['impl']} {r['qps']:.0f} q/s" for r in rows[-3:]))
-
-    # faiss again in a child process with OpenBLAS forced to the kernel numpy's OpenBLAS picks,
-    # when faiss's bundled OpenBLAS did not recognise this CPU (it then runs a generic kernel).
+    # faiss's bundled OpenBLAS may not recognise this CPU (it then runs a generic kernel): faiss
+    # is also measured in a child process with OpenBLAS forced to the kernel numpy's picks.
     infos = blas_info()
     faiss_arch = next((i["architecture"] for i in infos if "faiss" in str(i.get("filepath"))), None)
     numpy_arch = next((i["architecture"] for i in infos if "numpy" in str(i.get("filepath"))), None)
+    worker, tuned = None, None
     if numpy_arch and faiss_arch and faiss_arch != numpy_arch:
         np.save(tmp / "xb.npy", xb)
         np.save(tmp / "xq.npy", xq)
-        env = dict(os.environ, OPENBLAS_CORETYPE=numpy_arch)
-        out = subprocess.run(
-            [sys.executable, "-c", FAISS_CHILD, str(tmp / "xb.npy"), str(tmp / "xq.npy"), str(repeat),
-             ",".join(map(str, threads_list)), ",".join(map(str, ks))],
-            env=env, capture_output=True, text=True, check=True,
-        )
-        for r in json.loads(out.stdout):
-            rows.append({"impl": f"faiss (OPENBLAS_CORETYPE={numpy_arch})", **r})
-            log(f"  exact threads={r['threads']} k={r['k']}: faiss with OPENBLAS_CORETYPE={numpy_arch} {r['qps']:.0f} q/s")
+        worker = FaissWorker(tmp / "xb.npy", tmp / "xq.npy", numpy_arch)
+        tuned = f"faiss (OPENBLAS_CORETYPE={numpy_arch})"
+
+    rows = []
+    for t in threads_list:
+        for k in ks:
+            seconds: dict[str, list[float]] = {}
+            found: dict[str, np.ndarray] = {}
+
+            def timed(name, fn):
+                t1 = time.perf_counter()
+                result = fn()
+                seconds.setdefault(name, []).append(time.perf_counter() - t1)
+                return result
+
+            def run_aitl():
+                found["aitl (Python)"] = timed("aitl (Python)", lambda: aitl_index.search(xq, k, threads=t))[0]
+
+            def run_faiss():
+                faiss.omp_set_num_threads(t)
+                timed("faiss", lambda: faiss_index.search(xq, k))
+
+            def run_numpy():
+                if threadpoolctl is not None:
+                    with threadpoolctl.threadpool_limits(limits=t, user_api="blas"):
+                        found["numpy"] = timed("numpy", lambda: numpy_search(xb, xq, k))[0]
+                else:
+                    found["numpy"] = timed("numpy", lambda: numpy_search(xb, xq, k))[0]
+
+            def run_tuned():
+                seconds.setdefault(tuned, []).append(worker.search_seconds(t, k))
+
+            def run_cpp_exact():
+                res = run_cpp(binary, tmp, "--mode", "exact", "--search-threads", str(t), "--k-list", str(k),
+                                  "--k", str(max(ks)), "--repeat", "1")["exact"][0]
+                seconds.setdefault("aitl (C++)", []).append(len(xq) / res["qps"])
+                found["aitl (C++) recall"] = res["recall"]
+
+            runs = [run_aitl, run_faiss, run_numpy]
+            if worker is not None:
+                runs.append(run_tuned)
+            if binary is not None:
+                runs.append(run_cpp_exact)
+            # Interleaved repeats, the order rotated each time, so that machine noise and
+            # ordering effects hit every implementation alike.
+            for r in range(repeat):
+                for i in range(len(runs)):
+                    runs[(i + r) % len(runs)]()
+            for impl, ts in seconds.items():
+                row = {"impl": impl, "threads": t, "k": k, "qps": len(xq) / min(ts)}
+                if impl in found:
+                    row["recall_vs_exact"] = recall(found[impl], truth, k)
+                if impl == "aitl (C++)":
+                    row["recall_vs_exact"] = found["aitl (C++) recall"]
+                rows.append(row)
+            log(f"  exact threads={t} k={k}: " + ", ".join(f"{r['impl']} {r['qps']:.0f} q/s" for r in rows[-len(seconds):]))
+    if worker is not None:
+        worker.close()
     return rows
 
 
@@ -218,21 +260,13 @@ def bench_hnsw(xb, xq, truth, k, efs, build_threads, threads_list, repeat, binar
     out = {"build": [], "search": []}
     n, d = xb.shape
 
-    # aitl C++ API (separate process: its own build and searches).
+    # aitl C++ API: a separate process builds and saves its index, then searches it in runs
+    # interleaved with the Python measurements below.
+    cpp_index = tmp / "aitl_cpp.hnsw"
     if binary is not None:
-        write_bin(tmp / "base.fbin", xb, np.float32)
-        write_bin(tmp / "queries.fbin", xq, np.float32)
-        write_bin(tmp / "gt.ibin", truth, np.int32)
-        cmd = [str(binary), "--base", str(tmp / "base.fbin"), "--queries", str(tmp / "queries.fbin"),
-               "--gt", str(tmp / "gt.ibin"), "--k", str(k), "--M", "16", "--ef-construction", "200",
-               "--ef", ",".join(map(str, efs)), "--threads", str(build_threads),
-               "--search-threads", ",".join(map(str, threads_list)), "--repeat", str(repeat), "--exact"]
-        log("  " + " ".join(cmd))
-        res = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
+        res = run_cpp(binary, tmp, "--mode", "build", "--k", str(k), "--M", "16", "--ef-construction", "200",
+                      "--threads", str(build_threads), "--index", str(cpp_index))
         out["build"].append({"impl": "aitl (C++)", "threads": build_threads, "seconds": res["build_seconds"]})
-        for r in res["hnsw"]:
-            out["search"].append({"impl": "aitl (C++)", **r})
-        out["cpp_exact"] = res.get("exact", [])
         out["cpp_simd"] = res.get("simd")
         log(f"  aitl C++ build {res['build_seconds']:.1f} s")
 
@@ -252,18 +286,35 @@ def bench_hnsw(xb, xq, truth, k, efs, build_threads, threads_list, repeat, binar
         ours.ef = ef
         theirs.set_ef(ef)
         for t in threads_list:
-            ts = {"aitl (Python)": [], "hnswlib": []}
-            for _ in range(repeat):
+            seconds: dict[str, list[float]] = {}
+            found: dict[str, float] = {}
+
+            def run_ours():
                 t1 = time.perf_counter()
                 labels, _ = ours.search(xq, k, threads=t)
-                ts["aitl (Python)"].append(time.perf_counter() - t1)
+                seconds.setdefault("aitl (Python)", []).append(time.perf_counter() - t1)
+                found["aitl (Python)"] = recall(labels, truth, k)
+
+            def run_theirs():
                 t1 = time.perf_counter()
-                h_labels, _ = theirs.knn_query(xq, k=k, num_threads=t)
-                ts["hnswlib"].append(time.perf_counter() - t1)
-            out["search"].append({"impl": "aitl (Python)", "ef": ef, "threads": t,
-                                  "qps": len(xq) / min(ts["aitl (Python)"]), "recall": recall(labels, truth, k)})
-            out["search"].append({"impl": "hnswlib", "ef": ef, "threads": t,
-                                  "qps": len(xq) / min(ts["hnswlib"]), "recall": recall(h_labels.astype(np.int64), truth, k)})
+                labels, _ = theirs.knn_query(xq, k=k, num_threads=t)
+                seconds.setdefault("hnswlib", []).append(time.perf_counter() - t1)
+                found["hnswlib"] = recall(labels.astype(np.int64), truth, k)
+
+            def run_cpp_search():
+                res = run_cpp(binary, tmp, "--mode", "search", "--index", str(cpp_index), "--k", str(k),
+                              "--ef", str(ef), "--search-threads", str(t), "--repeat", "1")["hnsw"][0]
+                seconds.setdefault("aitl (C++)", []).append(len(xq) / res["qps"])
+                found["aitl (C++)"] = res["recall"]
+
+            runs = [run_ours, run_theirs] + ([run_cpp_search] if binary is not None else [])
+            for r in range(repeat):  # interleaved, order rotated each repeat
+                for i in range(len(runs)):
+                    runs[(i + r) % len(runs)]()
+            for impl in ("aitl (C++)", "aitl (Python)", "hnswlib"):
+                if impl in seconds:
+                    out["search"].append({"impl": impl, "ef": ef, "threads": t,
+                                          "qps": len(xq) / min(seconds[impl]), "recall": found[impl]})
             log(f"  hnsw ef={ef} threads={t}: " + ", ".join(
                 f"{r['impl']} {r['qps']:.0f} q/s (recall {r['recall']:.4f})"
                 for r in out["search"] if r["ef"] == ef and r["threads"] == t))
@@ -350,7 +401,7 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=2, help="thread count compared (and 1)")
     ap.add_argument("--k", type=int, default=75)
     ap.add_argument("--ef", default="75,100,150,200,300")
-    ap.add_argument("--repeat", type=int, default=0, help="timed repeats (best kept); default 3, quick 2")
+    ap.add_argument("--repeat", type=int, default=0, help="timed repeats per implementation (best kept), default 3")
     ap.add_argument("--bin", default=None, help="path of the hnsw_bench program (or its folder)")
     ap.add_argument("--out", default=str(REPO / "bench" / "results" / "dense.json"))
     ap.add_argument("--seed", type=int, default=0)
@@ -359,7 +410,7 @@ def main(argv=None) -> int:
     import aitl
 
     n, nq, d = (20_000, 200, 384) if args.quick else (100_000, 1_000, 384)
-    repeat = args.repeat or (2 if args.quick else 3)
+    repeat = args.repeat or 3
     threads_list = sorted({1, args.threads})
     efs = [int(e) for e in args.ef.split(",")]
     binary = find_binary(args.bin)
@@ -397,13 +448,13 @@ def main(argv=None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="aitl_bench_dense_") as tmpname:
         tmp = Path(tmpname)
+        write_bin(tmp / "base.fbin", xb, np.float32)
+        write_bin(tmp / "queries.fbin", xq, np.float32)
+        write_bin(tmp / "gt.ibin", truth, np.int32)
         log("exact search")
-        result["exact"] = bench_exact(xb, xq, truth, threads_list, sorted({10, args.k}), repeat, tmp, log)
+        result["exact"] = bench_exact(xb, xq, truth, threads_list, sorted({10, args.k}), repeat, tmp, log, binary)
         log("hnsw")
         result["hnsw"] = bench_hnsw(xb, xq, truth, args.k, efs, args.threads, threads_list, repeat, binary, tmp, log)
-    for r in result["hnsw"].pop("cpp_exact", []):
-        result["exact"].append({"impl": "aitl (C++)", "threads": r["threads"], "k": r["k"], "qps": r["qps"],
-                                "recall_vs_exact": r["recall"]})
     result["machine"]["aitl_simd"] = result["hnsw"].pop("cpp_simd", None)
     result["hnsw"]["equal_recall"] = equal_recall(result["hnsw"]["search"], threads_list)
 

@@ -1,13 +1,19 @@
-// Benchmark of aitl's C++ vector indexes (hnsw_index and, with --exact, exact_index).
-// Driven by bench/bench_dense.py, which writes the data and the exact ground truth:
+// Benchmark of aitl's C++ vector indexes (hnsw_index and exact_index). Driven by
+// bench/bench_dense.py, which writes the data and the exact ground truth and interleaves the
+// runs of this program with those of its Python peers:
 //
-//   hnsw_bench --base base.fbin --queries queries.fbin --gt gt.ibin --k 75
+//   hnsw_bench --base base.fbin --queries queries.fbin --gt gt.ibin [--k 75] [--mode all]
 //              [--M 16] [--ef-construction 200] [--ef 50,100,200] [--threads 2]
-//              [--search-threads 1,2] [--metric ip|cosine] [--exact] [--repeat 3]
+//              [--search-threads 1,2] [--metric ip|cosine] [--repeat 3] [--index PATH]
+//              [--k-list 10,75] [--exact]
+//   --mode build   builds the HNSW index on --threads threads (saved to --index when given)
+//   --mode search  loads --index and searches it for every ef and search thread count
+//   --mode exact   exact_index search for every search thread count and k of --k-list
+//   --mode all     build then search (and exact with --exact)
 //
 // .fbin: int32 rows, int32 cols, rows*cols float32. .ibin: int32 rows, int32 cols, int32 data.
 // Prints one JSON object on stdout: build seconds, and per (ef, threads) queries/s and
-// recall@k against the ground truth (best of --repeat runs).
+// recall@k against the ground truth (best of --repeat timed runs after one untimed run).
 #include <aitl/retrieval/exact.hpp>
 #include <aitl/retrieval/hnsw.hpp>
 
@@ -17,6 +23,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <unordered_set>
@@ -63,9 +70,10 @@ double recall(const aitl::knn_result& r, const std::vector<std::int32_t>& gt, st
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::map<std::string, std::string> opt = {{"k", "75"},          {"M", "16"},     {"ef-construction", "200"},
+    std::map<std::string, std::string> opt = {{"k", "75"},          {"M", "16"},      {"ef-construction", "200"},
                                               {"ef", "50,100,200"}, {"threads", "2"}, {"search-threads", "1,2"},
-                                              {"metric", "ip"},     {"repeat", "3"}};
+                                              {"metric", "ip"},     {"repeat", "3"},  {"mode", "all"},
+                                              {"k-list", "10,75"}};
     bool run_exact = false;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
@@ -74,16 +82,20 @@ int main(int argc, char** argv) {
         } else if (a.rfind("--", 0) == 0 && i + 1 < argc) {
             opt[a.substr(2)] = argv[++i];
         } else {
-            std::cerr << "usage: hnsw_bench --base F --queries F --gt F [--k 75] [--M 16] [--ef-construction 200]"
-                         " [--ef 50,100,200] [--threads 2] [--search-threads 1,2] [--metric ip] [--exact] [--repeat 3]\n";
+            std::cerr << "usage: hnsw_bench --base F --queries F --gt F [--mode all|build|search|exact] [--k 75]"
+                         " [--M 16] [--ef-construction 200] [--ef 50,100,200] [--threads 2] [--search-threads 1,2]"
+                         " [--metric ip] [--repeat 3] [--index PATH] [--k-list 10,75] [--exact]\n";
             return 2;
         }
     }
     try {
+        const std::string mode = opt["mode"];
         std::int32_t n = 0, d = 0, nq = 0, dq = 0, ng = 0, kg = 0;
-        const auto base = read_bin<float>(opt.at("base"), n, d);
         const auto queries = read_bin<float>(opt.at("queries"), nq, dq);
         const auto gt = read_bin<std::int32_t>(opt.at("gt"), ng, kg);
+        std::vector<float> base;
+        if (mode != "search") base = read_bin<float>(opt.at("base"), n, d);
+        else d = dq;
         const std::size_t k = std::stoul(opt["k"]);
         if (dq != d || ng != nq || static_cast<std::size_t>(kg) < k) throw std::runtime_error("inconsistent inputs");
         const std::size_t threads = std::stoul(opt["threads"]), repeat = std::stoul(opt["repeat"]);
@@ -92,59 +104,68 @@ int main(int argc, char** argv) {
         for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = i;
 
         nlohmann::json out;
-        out["n"] = n;
-        out["dim"] = d;
         out["queries"] = nq;
+        out["dim"] = d;
         out["k"] = k;
         out["simd"] = aitl::detail::simd::isa_name(aitl::detail::simd::best());
 
-        if (run_exact) {
+        if (mode == "exact" || (mode == "all" && run_exact)) {
             aitl::exact_index exact(static_cast<std::size_t>(d), aitl::parse_similarity(opt["metric"]));
             exact.add(labels, X);
             nlohmann::json rows = nlohmann::json::array();
             for (std::size_t t : parse_list(opt["search-threads"])) {
-                for (std::size_t kk : {std::size_t{10}, k}) {
+                for (std::size_t kk : parse_list(opt["k-list"])) {
                     double best = 1e300;
-                    aitl::knn_result r;
+                    aitl::knn_result r = exact.search_batch(Q, kk, t);  // warm-up, untimed
                     for (std::size_t rep = 0; rep < repeat; ++rep) {
                         const auto t0 = clock_type::now();
                         r = exact.search_batch(Q, kk, t);
                         best = std::min(best, seconds_since(t0));
                     }
                     rows.push_back({{"threads", t}, {"k", kk}, {"qps", nq / best},
-                                    {"recall", recall(r, gt, kg, kk)}});
+                                    {"recall", recall(r, gt, kg, std::min<std::size_t>(kk, static_cast<std::size_t>(kg)))}});
                 }
             }
             out["exact"] = rows;
         }
 
-        aitl::hnsw_config cfg;
-        cfg.dim = static_cast<std::size_t>(d);
-        cfg.metric = aitl::parse_similarity(opt["metric"]);
-        cfg.M = std::stoul(opt["M"]);
-        cfg.ef_construction = std::stoul(opt["ef-construction"]);
-        cfg.max_elements = static_cast<std::size_t>(n);
-        aitl::hnsw_index index(cfg);
-        const auto t0 = clock_type::now();
-        index.add(labels, X, threads);
-        out["build_seconds"] = seconds_since(t0);
-        out["build_threads"] = threads;
-
-        nlohmann::json rows = nlohmann::json::array();
-        for (std::size_t ef : parse_list(opt["ef"])) {
-            index.set_ef(ef);
-            for (std::size_t t : parse_list(opt["search-threads"])) {
-                double best = 1e300;
-                aitl::knn_result r;
-                for (std::size_t rep = 0; rep < repeat; ++rep) {
-                    const auto t1 = clock_type::now();
-                    r = index.search_batch(Q, k, t);
-                    best = std::min(best, seconds_since(t1));
+        if (mode == "build" || mode == "all" || mode == "search") {
+            std::unique_ptr<aitl::hnsw_index> index;
+            if (mode == "search") {
+                index = std::make_unique<aitl::hnsw_index>(aitl::hnsw_index::load(opt.at("index")));
+            } else {
+                aitl::hnsw_config cfg;
+                cfg.dim = static_cast<std::size_t>(d);
+                cfg.metric = aitl::parse_similarity(opt["metric"]);
+                cfg.M = std::stoul(opt["M"]);
+                cfg.ef_construction = std::stoul(opt["ef-construction"]);
+                cfg.max_elements = static_cast<std::size_t>(n);
+                index = std::make_unique<aitl::hnsw_index>(cfg);
+                const auto t0 = clock_type::now();
+                index->add(labels, X, threads);
+                out["build_seconds"] = seconds_since(t0);
+                out["build_threads"] = threads;
+                out["n"] = n;
+                if (opt.count("index")) index->save(opt["index"]);
+            }
+            if (mode != "build") {
+                nlohmann::json rows = nlohmann::json::array();
+                for (std::size_t ef : parse_list(opt["ef"])) {
+                    index->set_ef(ef);
+                    for (std::size_t t : parse_list(opt["search-threads"])) {
+                        double best = 1e300;
+                        aitl::knn_result r = index->search_batch(Q, k, t);  // warm-up, untimed
+                        for (std::size_t rep = 0; rep < repeat; ++rep) {
+                            const auto t1 = clock_type::now();
+                            r = index->search_batch(Q, k, t);
+                            best = std::min(best, seconds_since(t1));
+                        }
+                        rows.push_back({{"ef", ef}, {"threads", t}, {"qps", nq / best}, {"recall", recall(r, gt, kg, k)}});
+                    }
                 }
-                rows.push_back({{"ef", ef}, {"threads", t}, {"qps", nq / best}, {"recall", recall(r, gt, kg, k)}});
+                out["hnsw"] = rows;
             }
         }
-        out["hnsw"] = rows;
         std::cout << out.dump() << std::endl;
     } catch (const std::exception& e) {
         std::cerr << "hnsw_bench: " << e.what() << "\n";

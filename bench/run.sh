@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every benchmark side by side with its peers and writes bench/results/*.json,
-# then regenerates bench/results/README.md (the table the top-level README copies).
+# each script also prints its markdown table (the README copies them).
 #   bench/run.sh           full sizes (several minutes)
 #   bench/run.sh --quick   smaller sizes, for a smoke run
 set -euo pipefail
@@ -13,4 +13,3 @@ export AITL_BENCH_BIN="$PWD/build/bench/bench"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 .venv/bin/python bench/bench_dense.py "$@"
 .venv/bin/python bench/bench_bm25.py "$@"
-.venv/bin/python bench/report.py

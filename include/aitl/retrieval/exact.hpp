@@ -273,15 +273,19 @@ public:
 
         std::shared_lock<Mutex> lock(mutex_);
         const std::size_t n = labels_.size(), np = panels_for(n);
-        // Work items: (query block, database chunk). A database block (block_panels panels)
-        // stays in L2 while every query tile of the block streams past it, so the database
-        // is read from memory once per query block; few query blocks -> database chunks.
-        const std::size_t tiles_per_qb = query_block / R, n_qb = (tiles + tiles_per_qb - 1) / tiles_per_qb;
+        // A database block (block_panels panels) stays in L2 while every query tile of a query
+        // block streams past it: the database is read from memory once per query block.
         threads = detail::resolve_threads(threads);
         if (static_cast<double>(nq) * static_cast<double>(n) * static_cast<double>(dim_) < 4e6) threads = 1;
+        // Work items: query blocks, so that every thread streams the database once per block
+        // (no merge); with fewer query tiles than threads, database chunks whose top-k lists
+        // are merged at the end.
+        std::size_t tiles_per_qb = query_block / R;
+        if (threads > 1) tiles_per_qb = std::max<std::size_t>(1, std::min(tiles_per_qb, (tiles + threads - 1) / threads));
+        const std::size_t n_qb = (tiles + tiles_per_qb - 1) / tiles_per_qb;
         std::size_t n_chunks = 1;
-        if (threads > 1 && n_qb < 4 * threads)
-            n_chunks = std::max<std::size_t>(1, std::min((4 * threads + n_qb - 1) / n_qb, np / block_panels));
+        if (threads > 1 && n_qb < threads)
+            n_chunks = std::max<std::size_t>(1, std::min((threads + n_qb - 1) / n_qb, np / block_panels));
         const std::size_t n_tasks = n_qb * n_chunks;
 
         std::vector<std::vector<detail::topk>> partial(n_tasks);

@@ -142,7 +142,9 @@ inline std::uint64_t hnsw_file_checksum(const std::string& path, std::uint64_t& 
  *         `detail::null_mutex` (`hnsw_index_st`).
  * @note Thread safety: with `std::shared_mutex` searches run concurrently; add, remove,
  *       set_ef take an exclusive lock (add itself inserts on several threads). The `_st`
- *       variant does no locking.
+ *       variant does no locking. With threads > 1, add shares hnswlib's level generator
+ *       between the inserting threads (as hnswlib's own add_items does), so the graph differs
+ *       from run to run; threads = 1 builds the same graph for the same seed and data.
  *
  * @code
  * aitl::hnsw_index index(aitl::hnsw_config{384, aitl::similarity::cosine});
