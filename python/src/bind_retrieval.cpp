@@ -477,6 +477,9 @@ void bind_retrieval(py::module_& m) {
                 }
                 std::vector<std::string> ids, texts;
                 for (py::handle item : docs) {
+                    if (!py::isinstance<document>(item))
+                        throw py::type_error("DenseRetriever.add_documents: expected Document items (got " +
+                                             type_name(item) + ")");
                     const document& doc = item.cast<const document&>();
                     ids.push_back(doc.id);
                     texts.push_back(doc.indexed_text());

@@ -362,6 +362,8 @@ def test_dense_retriever_counts_encoder_batches_and_rejects_bad_encoders():
     dense.add_documents([aitl.Document(f"d{i}", text="a" * (i + 1)) for i in range(10)])
     assert enc.calls == 3  # 10 texts in batches of 4
     assert dense.encoder is enc
+    with pytest.raises(TypeError):
+        dense.add_documents(["not a Document"])
     with pytest.raises(aitl.ConfigError):
         aitl.DenseRetriever(object())
     with pytest.raises(aitl.ConfigError):
