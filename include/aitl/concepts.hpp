@@ -11,7 +11,10 @@
 #include <utility>
 #include <vector>
 
+#include "feedback/annotation.hpp"
+#include "feedback/impression.hpp"
 #include "types.hpp"
+#include "error.hpp"
 
 namespace aitl {
 namespace detail {
@@ -100,6 +103,75 @@ struct encoder_model {
     row_matrix encode(const std::vector<std::string>& texts) const {
         return row_matrix::Zero(static_cast<Eigen::Index>(texts.size()), 1);
     }
+};
+
+
+// --------------------------------------------------------------------------------------
+// Store
+// --------------------------------------------------------------------------------------
+
+/**
+ * @brief Store contract: where impressions and annotations are appended and read back.
+ *
+ * A type `S` is a store when, for `S s`, `const S cs`, `impression i`, `annotation a`:
+ *  - `s.append(i)` validates and stores the impression, returns its id (`std::string`);
+ *  - `s.append(a)` validates the annotation against its stored impression, stores it, returns
+ *    its id; nothing is stored when it throws;
+ *  - `cs.get_impression(std::string_view id)` returns the `impression` (throws `not_found`);
+ *  - `cs.annotations_since(std::int64_t watermark, std::size_t limit)` returns the annotations
+ *    stored after `watermark` (their `seq` is larger), in store order, at most `limit` (0 = all).
+ *
+ * `basic_sqlite_store` (store/sqlite_store.hpp) is the embedded default; a server database
+ * plugs in by providing the same members.
+ */
+template <class S, class = void>
+struct has_append_impression : std::false_type {};
+template <class S>
+struct has_append_impression<S, detail::void_t<decltype(std::declval<S&>().append(std::declval<const impression&>()))>>
+    : std::is_convertible<decltype(std::declval<S&>().append(std::declval<const impression&>())), std::string> {};
+
+template <class S, class = void>
+struct has_append_annotation : std::false_type {};
+template <class S>
+struct has_append_annotation<S, detail::void_t<decltype(std::declval<S&>().append(std::declval<const annotation&>()))>>
+    : std::is_convertible<decltype(std::declval<S&>().append(std::declval<const annotation&>())), std::string> {};
+
+template <class S, class = void>
+struct has_get_impression : std::false_type {};
+template <class S>
+struct has_get_impression<S, detail::void_t<decltype(std::declval<const S&>().get_impression(std::declval<std::string_view>()))>>
+    : std::is_convertible<decltype(std::declval<const S&>().get_impression(std::declval<std::string_view>())), impression> {};
+
+template <class S, class = void>
+struct has_annotations_since : std::false_type {};
+template <class S>
+struct has_annotations_since<S, detail::void_t<decltype(std::declval<const S&>().annotations_since(
+                                    std::declval<std::int64_t>(), std::declval<std::size_t>()))>>
+    : std::is_convertible<decltype(std::declval<const S&>().annotations_since(std::declval<std::int64_t>(),
+                                                                              std::declval<std::size_t>())),
+                          std::vector<annotation>> {};
+
+template <class S>
+inline constexpr bool is_store_v = has_append_impression<S>::value && has_append_annotation<S>::value &&
+                                   has_get_impression<S>::value && has_annotations_since<S>::value;
+
+/// @brief Fails compilation with a message naming the missing member.
+template <class S>
+constexpr void require_store() {
+    static_assert(has_append_impression<S>::value, "aitl: Store must provide `std::string append(const impression&)`");
+    static_assert(has_append_annotation<S>::value, "aitl: Store must provide `std::string append(const annotation&)`");
+    static_assert(has_get_impression<S>::value,
+                  "aitl: Store must provide `impression get_impression(std::string_view) const`");
+    static_assert(has_annotations_since<S>::value,
+                  "aitl: Store must provide `std::vector<annotation> annotations_since(std::int64_t, std::size_t) const`");
+}
+
+/// @brief Reference model of the store contract (stores nothing, finds nothing).
+struct store_model {
+    std::string append(const impression& i) { return i.id; }
+    std::string append(const annotation& a) { return a.id; }
+    impression get_impression(std::string_view) const { throw not_found("store_model::get_impression: empty store"); }
+    std::vector<annotation> annotations_since(std::int64_t, std::size_t) const { return {}; }
 };
 
 }  // namespace aitl
