@@ -13,3 +13,4 @@ export AITL_BENCH_BIN="$PWD/build/bench/bench"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 .venv/bin/python bench/bench_dense.py "$@"
 .venv/bin/python bench/bench_bm25.py "$@"
+.venv/bin/python bench/bench_store.py "$@"

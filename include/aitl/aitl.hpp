@@ -31,3 +31,7 @@
 #include "eval/metrics.hpp"
 #include "eval/qrels.hpp"
 #include "eval/trec.hpp"
+
+#include "store/sqlite_schema.hpp"
+#include "store/sqlite_store.hpp"
+#include "store/store_types.hpp"

@@ -14,4 +14,9 @@ class parse_error;
 class state_error;
 struct document;
 struct hit;
+struct sqlite_store_config;
+struct store_filter;
+struct store_stats;
+template <class Mutex>
+class basic_sqlite_store;
 }  // namespace aitl

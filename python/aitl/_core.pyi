@@ -7,7 +7,7 @@ import numpy
 import numpy.typing
 import os
 import typing
-__all__: list[str] = ['AitlError', 'Analyzer', 'BM25', 'CallbackEncoder', 'ConfigError', 'DenseRetriever', 'DimensionError', 'Document', 'Evaluation', 'ExactIndex', 'HashedEncoder', 'Hit', 'HnswIndex', 'HybridRetriever', 'IoError', 'KnowledgeBase', 'NotFoundError', 'ParseError', 'StateError', 'default_metrics', 'english_stopwords', 'evaluate', 'read_qrels', 'read_trec_run', 'tokenize', 'write_qrels', 'write_trec_run']
+__all__: list[str] = ['Adoption', 'AitlError', 'Analyzer', 'Annotation', 'BM25', 'CallbackEncoder', 'Candidate', 'ConfigError', 'DenseRetriever', 'DimensionError', 'Document', 'Evaluation', 'ExactIndex', 'HashedEncoder', 'Hit', 'HnswIndex', 'HybridRetriever', 'Impression', 'IoError', 'KnowledgeBase', 'KnowledgeRelevance', 'MissingKnowledge', 'NotFoundError', 'ParseError', 'Preference', 'RelevanceLabel', 'Reply', 'SqliteStore', 'StateError', 'StoreStats', 'default_metrics', 'english_stopwords', 'evaluate', 'read_qrels', 'read_trec_run', 'tokenize', 'write_qrels', 'write_trec_run']
 class AitlError(RuntimeError):
     """
     Root of every error aitl raises.
@@ -534,6 +534,562 @@ class Evaluation:
     def queries_without_run(self) -> list:
         """
         list[str]: judged queries absent from the run (skipped unless average_complete).
+        """
+class Candidate:
+    """
+    One ranked candidate of a stage: doc_id, 1-based rank, score.
+    """
+    __hash__: typing.ClassVar[None] = None
+    doc_id: str
+    @staticmethod
+    def from_dict(d: dict[str, typing.Any]) -> Candidate:
+        """
+        A Candidate from {'doc_id', 'rank', 'score'}. Raises ConfigError naming the field.
+        """
+    def __eq__(self, arg0: Candidate) -> bool:
+        ...
+    def __getstate__(self) -> dict[str, typing.Any]:
+        ...
+    def __init__(self, doc_id: str, rank: typing.SupportsInt | typing.SupportsIndex, score: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, arg0: typing.Any) -> None:
+        ...
+    def to_dict(self) -> dict[str, typing.Any]:
+        """
+        The JSON form as a dict.
+        """
+    @property
+    def rank(self) -> int:
+        """
+        1-based rank in its stage.
+        """
+    @rank.setter
+    def rank(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def score(self) -> float:
+        ...
+    @score.setter
+    def score(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class Reply:
+    """
+    One suggested reply as shown: the generator variant, the text and the screen side.
+    """
+    __hash__: typing.ClassVar[None] = None
+    text: str
+    variant: str
+    @staticmethod
+    def from_dict(d: dict[str, typing.Any]) -> Reply:
+        """
+        A Reply from {'variant', 'text', 'position'}. Raises ConfigError naming the field.
+        """
+    def __eq__(self, arg0: Reply) -> bool:
+        ...
+    def __getstate__(self) -> dict[str, typing.Any]:
+        ...
+    def __init__(self, variant: str, text: str, position: str = 'left') -> None:
+        """
+        position: 'left' or 'right' (ConfigError otherwise).
+        """
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, arg0: typing.Any) -> None:
+        ...
+    def to_dict(self) -> dict[str, typing.Any]:
+        """
+        The JSON form as a dict.
+        """
+    @property
+    def position(self) -> str:
+        """
+        'left' or 'right'.
+        """
+    @position.setter
+    def position(self, arg1: str) -> None:
+        ...
+class Impression:
+    """
+    The served context of one suggestion: query and conversation, the retrieved and shown candidates, the replies (replies[0] is A, replies[1] is B) with their screen sides, and the model versions. List and dict properties return copies: assign a new list to change them.
+    """
+    __hash__: typing.ClassVar[None] = None
+    case_id: str
+    query: str
+    @staticmethod
+    def from_dict(d: dict[str, typing.Any]) -> Impression:
+        """
+        An Impression from its JSON form ('type' optional, must be 'impression'). Raises ConfigError naming the field for a missing required key, a wrong type or an unknown key.
+        """
+    def __eq__(self, arg0: Impression) -> bool:
+        ...
+    def __getstate__(self) -> dict[str, typing.Any]:
+        ...
+    def __init__(self, case_id: str, query: str, timestamp_ms: typing.SupportsInt | typing.SupportsIndex, id: str = '', turn: typing.SupportsInt | typing.SupportsIndex = 0, context: collections.abc.Sequence[str] = [], retrieved: collections.abc.Sequence[Candidate] = [], shown: collections.abc.Sequence[Candidate] = [], replies: collections.abc.Sequence[Reply] = [], models: collections.abc.Mapping[str, str] = {}, seq: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
+        """
+        Nothing is checked here but the types: call validate() (the store does).
+        """
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, arg0: typing.Any) -> None:
+        ...
+    def find_shown(self, doc_id: str) -> Candidate | None:
+        """
+        The shown Candidate with this doc id, or None.
+        """
+    def to_dict(self) -> dict[str, typing.Any]:
+        """
+        The JSON form as a dict.
+        """
+    def validate(self) -> None:
+        """
+        Raises ConfigError naming the field: empty case_id/query/doc id/variant/text, negative timestamp, ranks not 1..n, duplicate or non-finite candidates, a shown doc not retrieved, more than two replies or two on the same side, empty model role/version.
+        """
+    @property
+    def context(self) -> list[str]:
+        """
+        Conversation turns before the query (a copy).
+        """
+    @context.setter
+    def context(self, arg0: collections.abc.Sequence[str]) -> None:
+        ...
+    @property
+    def id(self) -> str:
+        """
+        Unique id; empty: the store assigns one.
+        """
+    @id.setter
+    def id(self, arg0: str) -> None:
+        ...
+    @property
+    def models(self) -> dict[str, str]:
+        """
+        Role ('retriever', 'reranker', ...) -> version id (a copy).
+        """
+    @models.setter
+    def models(self, arg0: collections.abc.Mapping[str, str]) -> None:
+        ...
+    @property
+    def replies(self) -> list[Reply]:
+        """
+        0, 1 or 2 replies: [0] is A, [1] is B (a copy).
+        """
+    @replies.setter
+    def replies(self, arg0: collections.abc.Sequence[Reply]) -> None:
+        ...
+    @property
+    def retrieved(self) -> list[Candidate]:
+        """
+        Retrieval stage, ranks 1..n (a copy).
+        """
+    @retrieved.setter
+    def retrieved(self, arg0: collections.abc.Sequence[Candidate]) -> None:
+        ...
+    @property
+    def seq(self) -> int:
+        """
+        Store order (0 = not stored yet).
+        """
+    @seq.setter
+    def seq(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def shown(self) -> list[Candidate]:
+        """
+        Reranked list the agent saw, ranks 1..n (a copy).
+        """
+    @shown.setter
+    def shown(self, arg0: collections.abc.Sequence[Candidate]) -> None:
+        ...
+    @property
+    def timestamp_ms(self) -> int:
+        """
+        When it was shown, Unix milliseconds.
+        """
+    @timestamp_ms.setter
+    def timestamp_ms(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def turn(self) -> int:
+        ...
+    @turn.setter
+    def turn(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+class Preference:
+    """
+    Pairwise preference between reply A and reply B: choice 'a' | 'b' | 'tie' | 'both_bad', strength 'slight' | 'clear' | 'strong'.
+    """
+    __hash__: typing.ClassVar[None] = None
+    choice: str
+    rationale: str
+    strength: str
+    @staticmethod
+    def from_dict(d: dict[str, typing.Any]) -> Preference:
+        """
+        A Preference from {'choice', 'strength', 'rationale'}. Raises ConfigError naming the field.
+        """
+    def __eq__(self, arg0: Preference) -> bool:
+        ...
+    def __getstate__(self) -> dict[str, typing.Any]:
+        ...
+    def __init__(self, choice: str, strength: str = 'slight', rationale: str = '') -> None:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, arg0: typing.Any) -> None:
+        ...
+    def to_dict(self) -> dict[str, typing.Any]:
+        """
+        The JSON form as a dict.
+        """
+class Adoption:
+    """
+    Whether the agent used a reply: outcome 'used_as_is' | 'used_with_edits' | 'not_used', the slot (0 = A, 1 = B), the text sent, reasons from a fixed list ('wrong_policy', 'missing_information', 'not_applicable', 'tone', 'too_long', 'hallucinated_detail', 'wrong_reference', 'other').
+    """
+    __hash__: typing.ClassVar[None] = None
+    final_text: str
+    outcome: str
+    rationale: str
+    @staticmethod
+    def from_dict(d: dict[str, typing.Any]) -> Adoption:
+        """
+        An Adoption from {'outcome', 'reply', 'final_text', 'reasons', 'rationale'}. Raises ConfigError naming the field.
+        """
+    def __eq__(self, arg0: Adoption) -> bool:
+        ...
+    def __getstate__(self) -> dict[str, typing.Any]:
+        ...
+    def __init__(self, outcome: str, reply: typing.SupportsInt | typing.SupportsIndex = 0, final_text: str = '', reasons: collections.abc.Sequence[str] = [], rationale: str = '') -> None:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, arg0: typing.Any) -> None:
+        ...
+    def to_dict(self) -> dict[str, typing.Any]:
+        """
+        The JSON form as a dict.
+        """
+    @property
+    def reasons(self) -> list[str]:
+        """
+        Reason names (a copy).
+        """
+    @reasons.setter
+    def reasons(self, arg1: collections.abc.Sequence[str]) -> None:
+        ...
+    @property
+    def reply(self) -> int:
+        """
+        Slot: 0 = A, 1 = B.
+        """
+    @reply.setter
+    def reply(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+class RelevanceLabel:
+    """
+    The agent's judgement of one shown reference.
+    """
+    __hash__: typing.ClassVar[None] = None
+    doc_id: str
+    relevant: bool
+    @staticmethod
+    def from_dict(d: dict[str, typing.Any]) -> RelevanceLabel:
+        """
+        A RelevanceLabel from {'doc_id', 'relevant'}. Raises ConfigError naming the field.
+        """
+    def __eq__(self, arg0: RelevanceLabel) -> bool:
+        ...
+    def __getstate__(self) -> dict[str, typing.Any]:
+        ...
+    def __init__(self, doc_id: str, relevant: bool) -> None:
+        ...
+    def __iter__(self) -> collections.abc.Iterator:
+        """
+        Unpacks as (doc_id, relevant).
+        """
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, arg0: typing.Any) -> None:
+        ...
+    def to_dict(self) -> dict[str, typing.Any]:
+        """
+        The JSON form as a dict.
+        """
+class KnowledgeRelevance:
+    """
+    Relevance labels of shown references, plus relevant references the agent selected by hand (not shown). labels may be given as a list of RelevanceLabel, a list of (doc_id, relevant) pairs or a dict {doc_id: relevant}; it reads back as a list of RelevanceLabel.
+    """
+    __hash__: typing.ClassVar[None] = None
+    @staticmethod
+    def from_dict(d: dict[str, typing.Any]) -> KnowledgeRelevance:
+        """
+        A KnowledgeRelevance from {'labels': [{'doc_id', 'relevant'}...], 'selected': [...]}. Raises ConfigError naming the field.
+        """
+    def __eq__(self, arg0: KnowledgeRelevance) -> bool:
+        ...
+    def __getstate__(self) -> dict[str, typing.Any]:
+        ...
+    def __init__(self, labels: typing.Any = [], selected: collections.abc.Sequence[str] = []) -> None:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, arg0: typing.Any) -> None:
+        ...
+    def to_dict(self) -> dict[str, typing.Any]:
+        """
+        The JSON form as a dict.
+        """
+    @property
+    def labels(self) -> list[RelevanceLabel]:
+        """
+        List of RelevanceLabel (a copy); accepts the forms the constructor does.
+        """
+    @labels.setter
+    def labels(self, arg1: typing.Any) -> None:
+        ...
+    @property
+    def selected(self) -> list[str]:
+        """
+        Doc ids selected by hand (a copy).
+        """
+    @selected.setter
+    def selected(self, arg0: collections.abc.Sequence[str]) -> None:
+        ...
+class MissingKnowledge:
+    """
+    What the knowledge base lacks to answer the case, and where it could come from.
+    """
+    __hash__: typing.ClassVar[None] = None
+    description: str
+    suggested_source: str
+    @staticmethod
+    def from_dict(d: dict[str, typing.Any]) -> MissingKnowledge:
+        """
+        A MissingKnowledge from {'description', 'suggested_source'}. Raises ConfigError naming the field.
+        """
+    def __eq__(self, arg0: MissingKnowledge) -> bool:
+        ...
+    def __getstate__(self) -> dict[str, typing.Any]:
+        ...
+    def __init__(self, description: str, suggested_source: str = '') -> None:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, arg0: typing.Any) -> None:
+        ...
+    def to_dict(self) -> dict[str, typing.Any]:
+        """
+        The JSON form as a dict.
+        """
+class Annotation:
+    """
+    One agent annotation of an impression: common fields plus a body (Preference, Adoption, KnowledgeRelevance or MissingKnowledge); kind names the body's type. body returns a copy: assign a new body to change it.
+    """
+    __hash__: typing.ClassVar[None] = None
+    annotator: str
+    impression_id: str
+    @staticmethod
+    def from_dict(d: dict[str, typing.Any]) -> Annotation:
+        """
+        An Annotation from its JSON form ('type' names the body). Raises ConfigError naming the field for a missing required key, a wrong type, a bad enum or an unknown key.
+        """
+    def __eq__(self, arg0: Annotation) -> bool:
+        ...
+    def __getstate__(self) -> dict[str, typing.Any]:
+        ...
+    def __init__(self, impression_id: str, annotator: str, body: Preference | Adoption | KnowledgeRelevance | MissingKnowledge, timestamp_ms: typing.SupportsInt | typing.SupportsIndex, time_to_annotate_ms: typing.SupportsInt | typing.SupportsIndex = 0, weight: typing.SupportsFloat | typing.SupportsIndex = 1.0, id: str = '', seq: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
+        """
+        Nothing is checked here but the types: call validate() (the store does).
+        """
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, arg0: typing.Any) -> None:
+        ...
+    def to_dict(self) -> dict[str, typing.Any]:
+        """
+        The JSON form as a dict.
+        """
+    def validate(self, impression: Impression | None = None) -> None:
+        """
+        Raises ConfigError naming the field. Alone: empty impression_id/annotator, negative times, bad weight, adoption slot > 1, used_with_edits without final_text, repeated reasons, relevance without labels, repeated or empty doc ids. With the impression: also a preference without two replies, an adoption slot not shown, a label for a reference not shown, a hand-selected reference that was shown.
+        """
+    @property
+    def body(self) -> Preference | Adoption | KnowledgeRelevance | MissingKnowledge:
+        """
+        Preference | Adoption | KnowledgeRelevance | MissingKnowledge (a copy).
+        """
+    @body.setter
+    def body(self, arg1: typing.Any) -> None:
+        ...
+    @property
+    def id(self) -> str:
+        """
+        Unique id; empty: the store assigns one.
+        """
+    @id.setter
+    def id(self, arg0: str) -> None:
+        ...
+    @property
+    def kind(self) -> str:
+        """
+        'preference', 'adoption', 'knowledge_relevance' or 'missing_knowledge'.
+        """
+    @property
+    def seq(self) -> int:
+        """
+        Store order (0 = not stored yet).
+        """
+    @seq.setter
+    def seq(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def time_to_annotate_ms(self) -> int:
+        ...
+    @time_to_annotate_ms.setter
+    def time_to_annotate_ms(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def timestamp_ms(self) -> int:
+        ...
+    @timestamp_ms.setter
+    def timestamp_ms(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def weight(self) -> float:
+        ...
+    @weight.setter
+    def weight(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class StoreStats:
+    """
+    Counts of a store per record type, and its watermarks (largest seq).
+    """
+    __hash__: typing.ClassVar[None] = None
+    def __eq__(self, arg0: StoreStats) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def count(self, kind: str) -> int:
+        """
+        The number of annotations of one type.
+        """
+    def to_dict(self) -> dict[str, typing.Any]:
+        """
+        {'impressions', 'annotations', 'preference', 'adoption', 'knowledge_relevance', 'missing_knowledge', 'impression_watermark', 'annotation_watermark'}.
+        """
+    @property
+    def adoption(self) -> int:
+        ...
+    @property
+    def annotation_watermark(self) -> int:
+        """
+        Largest annotation seq (0 if none): pass it to annotations_since.
+        """
+    @property
+    def annotations(self) -> int:
+        """
+        All four annotation types.
+        """
+    @property
+    def impression_watermark(self) -> int:
+        """
+        Largest impression seq (0 if none).
+        """
+    @property
+    def impressions(self) -> int:
+        ...
+    @property
+    def knowledge_relevance(self) -> int:
+        ...
+    @property
+    def missing_knowledge(self) -> int:
+        ...
+    @property
+    def preference(self) -> int:
+        ...
+class SqliteStore:
+    """
+    Durable store of impressions and annotations in one SQLite file (WAL; created with the current schema when missing). Every append is validated (annotations against their stored impression) and all or nothing; the store assigns seq and, for an empty id, an id. Thread-safe: appends from several threads are group-committed (the GIL is released in every call). Use as a context manager, or call close().
+    """
+    def __enter__(self) -> SqliteStore:
+        ...
+    def __exit__(self, *args) -> None:
+        """
+        Closes the store; exceptions propagate.
+        """
+    def __init__(self, path: typing.Any, durability: str = 'full', busy_timeout_ms: typing.SupportsInt | typing.SupportsIndex = 10000, group_commit_max: typing.SupportsInt | typing.SupportsIndex = 512, read_only: bool = False) -> None:
+        """
+        durability 'full': an append returns once synced to disk (survives power loss); 'normal': survives a process crash. busy_timeout_ms: wait for another process's write lock. group_commit_max: most appends committed together. read_only: every write raises StateError (the file must exist). Raises ConfigError for bad settings, IoError when the file cannot be opened or is not SQLite, StateError when it is not an aitl store or its schema is newer.
+        """
+    def __repr__(self) -> str:
+        ...
+    def annotations(self, *, from_ms: typing.SupportsInt | typing.SupportsIndex | None = None, to_ms: typing.SupportsInt | typing.SupportsIndex | None = None, annotator: str | None = None, case_id: str | None = None, model_version: str | None = None, impression_id: str | None = None, kind: str | None = None, after_seq: typing.SupportsInt | typing.SupportsIndex = 0, limit: typing.SupportsInt | typing.SupportsIndex = 0, as_dict: bool = False) -> list[Annotation] | list[dict[str, typing.Any]]:
+        """
+        Annotations in seq order, as Annotation objects or (as_dict) dicts. Filters (keyword arguments, None = no filter): from_ms <= timestamp_ms < to_ms, annotator, case_id, model_version (any role), impression_id, kind ('preference', 'adoption', 'knowledge_relevance', 'missing_knowledge'), after_seq (seq > after_seq), limit (0 = all). case_id and model_version select annotations of impressions with that case or model version.
+        """
+    def annotations_since(self, watermark: typing.SupportsInt | typing.SupportsIndex, limit: typing.SupportsInt | typing.SupportsIndex = 0, as_dict: bool = False) -> list[Annotation] | list[dict[str, typing.Any]]:
+        """
+        Annotations with seq > watermark in seq order (at most limit; 0 = all). Resume from the last seq seen: nothing is missed or returned twice.
+        """
+    def append(self, x: typing.Any) -> str | list[str]:
+        """
+        Stores an Impression, an Annotation or a dict in their JSON form (its 'type' says which), or a list of them as one all-or-nothing batch (impressions of the batch may be annotated in the same batch; a list mixing both is checked whole, then written as two transactions, impressions first). Returns the stored id, or the list of ids in order. Raises ConfigError naming the field (invalid record, duplicate id; in a list the message names the item), NotFoundError for an annotation of an unknown impression, StateError when read-only. Nothing of a failed call is stored.
+        """
+    def close(self) -> None:
+        """
+        Closes the store (calls already running finish first); later calls raise StateError. Idempotent.
+        """
+    def contains_annotation(self, id: str) -> bool:
+        ...
+    def contains_impression(self, id: str) -> bool:
+        ...
+    def export_jsonl(self, path: typing.Any) -> None:
+        """
+        Writes a header line, then every impression and every annotation in seq order in their JSON forms (atomically: a temporary file, then a rename). Raises IoError.
+        """
+    def get_annotation(self, id: str) -> Annotation:
+        """
+        The annotation with this id. Raises NotFoundError (a KeyError).
+        """
+    def get_impression(self, id: str) -> Impression:
+        """
+        The impression with this id. Raises NotFoundError (a KeyError).
+        """
+    def import_jsonl(self, path: typing.Any) -> int:
+        """
+        Stores every record of a file written by export_jsonl in one transaction, keeping seq and id; returns the number of records. Raises ParseError (.file, .line, .field) and stores nothing when a line is bad; IoError when the file cannot be read; StateError when read-only.
+        """
+    def impressions(self, *, from_ms: typing.SupportsInt | typing.SupportsIndex | None = None, to_ms: typing.SupportsInt | typing.SupportsIndex | None = None, annotator: str | None = None, case_id: str | None = None, model_version: str | None = None, impression_id: str | None = None, kind: str | None = None, after_seq: typing.SupportsInt | typing.SupportsIndex = 0, limit: typing.SupportsInt | typing.SupportsIndex = 0, as_dict: bool = False) -> list[Impression] | list[dict[str, typing.Any]]:
+        """
+        Impressions in seq order, as Impression objects or (as_dict) dicts. Filters (keyword arguments, None = no filter): from_ms <= timestamp_ms < to_ms, annotator, case_id, model_version (any role), impression_id, kind ('preference', 'adoption', 'knowledge_relevance', 'missing_knowledge'), after_seq (seq > after_seq), limit (0 = all). annotator and kind select impressions with at least one such annotation.
+        """
+    def stats(self) -> StoreStats:
+        """
+        Counts per record type and the watermarks, one consistent snapshot (StoreStats; .to_dict()).
+        """
+    @property
+    def closed(self) -> bool:
+        ...
+    @property
+    def config(self) -> dict[str, typing.Any]:
+        """
+        The settings as a dict: durability, busy_timeout_ms, group_commit_max, read_only.
+        """
+    @property
+    def path(self) -> str:
+        """
+        The path the store was opened with.
+        """
+    @property
+    def schema_version(self) -> int:
+        """
+        Schema version of the file.
+        """
+    @property
+    def watermark(self) -> int:
+        """
+        The largest annotation seq (0 when empty): pass it to annotations_since.
         """
 def default_metrics() -> list[str]:
     """

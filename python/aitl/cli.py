@@ -5,10 +5,28 @@
     aitl convert dstc11 SRC_DIR OUT_DIR [--history-turns 3]
     aitl eval --data BEIR_DIR --retriever {bm25,dense,hybrid} [--encoder {hashed,minilm}]
               [--index {hnsw,exact}] [--k 75] [--split test] [--run OUT.trec] [--threads N]
+    aitl simulate --data BEIR_DIR --store PATH --impressions N [--seed S] [--split test]
+              [--withhold FRACTION] [--noise P] [--noise-spread S] [--select-probability P]
+              [--missing-report-probability P] [--position-bias Q] [--skip-rate P]
+              [--careless-share P] [--edit-probability P] [--agents N] [--batch 256]
+              [--durability {full,normal}]
+    aitl store stats PATH
+    aitl store export PATH OUT.jsonl
+    aitl store import IN.jsonl PATH
 
 ``convert`` prints the counts as one JSON line. ``eval`` indexes the corpus, searches every
 judged query of the split one at a time (timing each search), and prints as its last line one
 JSON object with the mean metrics, the query and document counts and the per-query latency.
+``simulate`` serves N cases of the split (the judged queries in a seeded order, repeated when N
+is larger) through the placeholder copilot :class:`aitl.sim.BaseSystem` (optionally with a
+seeded fraction of the documents withheld from the served knowledge base), lets the simulated
+agents of :mod:`aitl.sim` annotate each impression, and appends impressions and annotations to
+the SQLite store in batches (one transaction each); impressions already in the store (same seed,
+same ids) are skipped, so a rerun is idempotent and a larger N extends the run. It prints one
+JSON line with the counts. ``store stats`` prints the store's counts per impression and
+annotation type as one JSON object; ``store export`` writes the store as JSONL (a header line,
+then impressions and annotations) and ``store import`` appends such a file (all or nothing);
+both print their counts as one JSON line.
 Progress bars go to stderr (``--quiet`` turns them off). Errors print one line to stderr and
 exit with status 2.
 """
@@ -62,7 +80,73 @@ def _parser() -> argparse.ArgumentParser:
                     help="torch threads of the MiniLM encoder (default 0 = torch's default, "
                     "one per core); searches always run one query at a time")
     ev.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+
+    si = sub.add_parser("simulate", help="serve cases to simulated agents, store their feedback",
+                        description="Serve cases of a BEIR split through the placeholder copilot "
+                        "(BM25 top-75, 8 shown, two extractive replies), let simulated agents "
+                        "annotate every impression and append impressions and annotations to a "
+                        "SQLite store; prints the counts as one JSON line.")
+    si.add_argument("--data", required=True, metavar="BEIR_DIR", help="BEIR folder")
+    si.add_argument("--store", required=True, metavar="PATH", help="SQLite store (created if new)")
+    si.add_argument("--impressions", required=True, type=int, metavar="N",
+                    help="cases to serve (the split's queries in a seeded order, repeated)")
+    si.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    si.add_argument("--split", default="test", help="qrels split (default test)")
+    si.add_argument("--withhold", type=float, default=0.0, metavar="FRACTION",
+                    help="share of documents left out of the served knowledge base (default 0)")
+    defaults = _sim_defaults()
+    for flag, field, metavar, text in _SIM_FLAGS:
+        si.add_argument(flag, dest=field, type=int if field == "n_agents" else float,
+                        default=defaults[field], metavar=metavar,
+                        help=f"{text} (default {defaults[field]})")
+    si.add_argument("--batch", type=int, default=256, metavar="N",
+                    help="impressions per store transaction (default 256)")
+    si.add_argument("--durability", choices=["full", "normal"], default="full",
+                    help="SQLite synchronous mode of the store (default full)")
+    si.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+    st = sub.add_parser("store", help="inspect, export or import a feedback store",
+                        description="Inspect, export or import an aitl SQLite feedback store.")
+    st_sub = st.add_subparsers(dest="action", metavar="ACTION", required=True)
+    ss = st_sub.add_parser("stats", help="print the counts per impression/annotation type",
+                           description="Print the store's counts per impression and annotation "
+                           "type and its watermarks as one JSON object.")
+    ss.add_argument("path", metavar="PATH", help="SQLite store")
+    se = st_sub.add_parser("export", help="write the store as JSONL",
+                           description="Write the store as JSONL: a header line, the impressions, "
+                           "then the annotations (seq order); prints the counts as one JSON line.")
+    se.add_argument("path", metavar="PATH", help="SQLite store")
+    se.add_argument("out", metavar="OUT.jsonl", help="JSONL file to write")
+    si2 = st_sub.add_parser("import", help="append a JSONL export to a store",
+                            description="Append the records of a JSONL export to a store (all or "
+                            "nothing; created if new); prints the counts as one JSON line.")
+    si2.add_argument("src", metavar="IN.jsonl", help="JSONL file written by 'aitl store export'")
+    si2.add_argument("path", metavar="PATH", help="SQLite store")
     return p
+
+
+# (flag, SimConfig field, metavar, help) of the agents' parameters exposed by `simulate`
+_SIM_FLAGS = [
+    ("--noise", "noise", "P", "mean flip rate of careful agents' labels"),
+    ("--noise-spread", "noise_spread", "S", "agents' flip rates spread over noise +/- S"),
+    ("--select-probability", "select_probability", "P",
+     "an agent hand-selects a relevant document that was not shown"),
+    ("--missing-report-probability", "missing_report_probability", "P",
+     "an agent flags a case whose relevant documents are all missing from the KB"),
+    ("--position-bias", "position_bias", "Q", "on equal replies, the left one is picked"),
+    ("--skip-rate", "skip_rate", "P", "an agent leaves an annotation type out"),
+    ("--careless-share", "careless_share", "P", "share of careless agents"),
+    ("--edit-probability", "edit_probability", "P", "a fully grounded reply is edited before use"),
+    ("--agents", "n_agents", "N", "number of simulated agents"),
+]
+
+
+def _sim_defaults() -> Dict[str, Any]:
+    import dataclasses
+
+    from .sim import SimConfig
+
+    return {f.name: f.default for f in dataclasses.fields(SimConfig)}
 
 
 def _progress(quiet: bool, **kw: Any):
@@ -168,6 +252,98 @@ def _convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _simulate(args: argparse.Namespace) -> int:
+    import aitl
+    from . import beir, sim
+
+    if args.impressions < 0:
+        raise aitl.ConfigError(f"simulate: --impressions must be >= 0 (got {args.impressions})")
+    if args.batch < 1:
+        raise aitl.ConfigError(f"simulate: --batch must be positive (got {args.batch}, "
+                               "expected >= 1)")
+    config = sim.SimConfig(**{field: getattr(args, field) for _, field, _, _ in _SIM_FLAGS})
+    ds = beir.load(args.data, split=args.split)
+    kept, withheld = sim.withhold(ds.kb.ids(), args.withhold, seed=args.seed)
+    agents = sim.Simulator.from_dataset(ds, kb_doc_ids=kept, config=config, seed=args.seed)
+    system = sim.BaseSystem(ds.kb, doc_ids=kept, seed=args.seed)
+    counts: Dict[str, int] = {k: 0 for k in sim.KINDS}
+    appended = skipped = 0
+    cases = sim.case_stream(ds.queries, args.impressions, seed=args.seed)
+    with aitl.SqliteStore(args.store, durability=args.durability) as store, \
+            _progress(args.quiet, total=args.impressions, desc="simulating", unit="imp") as bar:
+        while True:
+            chunk = [c for _, c in zip(range(args.batch), cases)]
+            if not chunk:
+                break
+            imps = system.serve_many(chunk)
+            new = [imp for imp in imps if not store.contains_impression(imp["id"])]
+            skipped += len(imps) - len(new)
+            anns = agents.annotate_many(new)
+            if new:
+                store.append(new)
+                if anns:
+                    store.append(anns)
+            appended += len(new)
+            for a in anns:
+                counts[a["type"]] += 1
+            bar.update(len(chunk))
+    out: Dict[str, Any] = {"impressions": appended, "skipped": skipped,
+                           "annotations": sum(counts.values())}
+    out.update(counts)
+    out.update({
+        "documents": len(kept), "withheld_documents": len(withheld),
+        "cases_missing_knowledge": sum(agents.missing(q) for q in ds.queries),
+        "agents": config.n_agents, "careless_agents": sum(a.careless for a in agents.agents),
+        "seed": args.seed, "split": args.split, "store": str(args.store),
+    })
+    print(json.dumps(out), flush=True)
+    return 0
+
+
+def _stats_dict(stats: Any) -> Dict[str, Any]:
+    if hasattr(stats, "to_dict"):
+        return dict(stats.to_dict())
+    keys = ["impressions", "preference", "adoption", "knowledge_relevance", "missing_knowledge",
+            "impression_watermark", "annotation_watermark"]
+    out = {k: getattr(stats, k) for k in keys}
+    out["annotations"] = sum(out[k] for k in keys[1:5])
+    return out
+
+
+def _open_existing(path: str, what: str):
+    import os
+
+    import aitl
+
+    if not os.path.isfile(path):
+        raise aitl.IoError(f"{what}: store not found (got {path}, expected an existing "
+                           "SQLite store)")
+    return aitl.SqliteStore(path, read_only=True)
+
+
+def _store(args: argparse.Namespace) -> int:
+    import aitl
+
+    if args.action == "stats":
+        with _open_existing(args.path, "stats") as store:
+            out = _stats_dict(store.stats())
+            out["schema_version"] = store.schema_version
+        out["path"] = str(args.path)
+    elif args.action == "export":
+        with _open_existing(args.path, "export") as store:
+            store.export_jsonl(args.out)
+            st = _stats_dict(store.stats())
+        out = {"impressions": st["impressions"], "annotations": st["annotations"],
+               "out": str(args.out)}
+    else:
+        with aitl.SqliteStore(args.path) as store:
+            out = {"imported": int(store.import_jsonl(args.src))}
+            out.update(_stats_dict(store.stats()))
+        out["path"] = str(args.path)
+    print(json.dumps(out), flush=True)
+    return 0
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line; returns the exit status (0 ok, 2 usage or data error)."""
     args = _parser().parse_args(argv)
@@ -175,9 +351,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         import aitl
 
         try:
-            if args.command == "convert":
-                return _convert(args)
-            return _eval(args)
+            commands = {"convert": _convert, "eval": _eval, "simulate": _simulate,
+                        "store": _store}
+            return commands[args.command](args)
         except (aitl.AitlError, OSError, ImportError) as e:
             print(f"aitl {args.command}: error: {e}", file=sys.stderr)
             return 2

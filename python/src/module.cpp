@@ -12,4 +12,6 @@ PYBIND11_MODULE(_core, m) {
     bind_bm25(m);
     bind_retrieval(m);
     bind_eval(m);
+    bind_feedback(m);
+    bind_store(m);
 }

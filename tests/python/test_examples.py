@@ -17,6 +17,8 @@ EXAMPLES = sorted((REPO / "examples" / "python").glob("*.py"))
 EXPECTED = {
     "01_search.py": ["40 articles, 34 questions", "retriever", "bm25", "dense", "hybrid",
                      "recall@5", "payment-declined"],
+    "02_feedback.py": ["case q01", "refused:", "field 'labels[0].doc_id'", "store: 31 impressions",
+                       "since watermark 4", "agent-01 left", "identical=True"],
 }
 
 

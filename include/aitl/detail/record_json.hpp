@@ -5,6 +5,9 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -47,11 +50,13 @@ inline void record_check_keys(const nlohmann::json& j, std::string_view where, s
 }
 
 template <class T>
-const char* record_expected_type() {
+std::string record_expected_type() {
     if constexpr (std::is_same_v<T, std::string>) return "string";
     else if constexpr (std::is_same_v<T, bool>) return "boolean";
     else if constexpr (std::is_floating_point_v<T>) return "number";
-    else if constexpr (std::is_integral_v<T>) return "integer";
+    else if constexpr (std::is_integral_v<T>)
+        return "integer in [" + std::to_string(std::numeric_limits<T>::min()) + ", " +
+               std::to_string(std::numeric_limits<T>::max()) + "]";
     else return "value";
 }
 
@@ -62,8 +67,12 @@ bool record_type_ok(const nlohmann::json& v) {
     else if constexpr (std::is_floating_point_v<T>) return v.is_number();
     else if constexpr (std::is_integral_v<T>) {
         if (!v.is_number_integer()) return false;
-        if constexpr (std::is_unsigned_v<T>) return v.is_number_unsigned() || v.get<long long>() >= 0;
-        return true;
+        if (v.is_number_unsigned())
+            return v.get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<T>::max());
+        auto x = v.get<std::int64_t>();
+        if constexpr (std::is_unsigned_v<T>) return x >= 0 && static_cast<std::uint64_t>(x) <= std::numeric_limits<T>::max();
+        else return x >= static_cast<std::int64_t>(std::numeric_limits<T>::min()) &&
+                    x <= static_cast<std::int64_t>(std::numeric_limits<T>::max());
     } else return true;
 }
 

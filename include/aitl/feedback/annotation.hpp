@@ -3,6 +3,7 @@
 /// @brief The four agent annotations (preference, adoption, knowledge relevance, missing
 /// knowledge), each tied to an impression, and their validation.
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -112,12 +113,18 @@ struct adoption {
     adoption_outcome outcome = adoption_outcome::not_used;
     std::uint32_t reply = 0;           ///< slot used (0 = A, 1 = B); for not_used, the slot judged
     std::string final_text;            ///< the text sent; required for used_with_edits
-    std::vector<adoption_reason> reasons;  ///< from the fixed list, no repeats
+    /// From the fixed list, no repeats. A set: compared without regard to order, and the store
+    /// returns it in the list's order.
+    std::vector<adoption_reason> reasons;
     std::string rationale;             ///< optional free text
 
     friend bool operator==(const adoption& a, const adoption& b) {
+        auto sorted = [](std::vector<adoption_reason> v) {
+            std::sort(v.begin(), v.end());
+            return v;
+        };
         return a.outcome == b.outcome && a.reply == b.reply && a.final_text == b.final_text &&
-               a.reasons == b.reasons && a.rationale == b.rationale;
+               sorted(a.reasons) == sorted(b.reasons) && a.rationale == b.rationale;
     }
 };
 

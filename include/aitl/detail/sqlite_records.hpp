@@ -1,0 +1,409 @@
+#pragma once
+// Internals of store/sqlite_store.hpp: writing impressions and annotations as rows of the
+// schema in store/sqlite_schema.hpp, and reading them back in bulk. Reads run one ordered
+// query over the parent table and one per child table over the same seq range, then merge:
+// no per-row JSON (except an impression's context) and no per-row child queries.
+
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "../error.hpp"
+#include "../feedback/annotation.hpp"
+#include "../feedback/impression.hpp"
+#include "../store/store_types.hpp"
+#include "sqlite.hpp"
+
+namespace aitl {
+namespace detail {
+
+// ---------------------------------------------------------------------------------------------
+// Filters → SQL
+// ---------------------------------------------------------------------------------------------
+
+struct sql_where {
+    std::string sql;  // " AND ..." terms after "WHERE <alias>.seq > ?1"
+    std::vector<std::variant<std::int64_t, std::string>> args;  // bound from ?2 on
+    bool narrowed = false;  // something beyond after_seq/limit (seqs of the result may be sparse)
+
+    void add(const std::string& term) {
+        sql += " AND " + term;
+        narrowed = true;
+    }
+    void bind_all(sqlite_stmt& st, int first) const {
+        for (std::size_t i = 0; i < args.size(); ++i) {
+            int at = first + static_cast<int>(i);
+            if (const auto* v = std::get_if<std::int64_t>(&args[i])) st.bind(at, *v);
+            else st.bind_static(at, std::get<std::string>(args[i]));
+        }
+    }
+};
+
+// An internal id filter on top of the public one (get_annotation).
+struct annotation_query {
+    store_filter filter;
+    std::optional<std::string> id;
+};
+
+inline sql_where annotation_where(const annotation_query& q) {
+    sql_where w;
+    const auto& f = q.filter;
+    if (q.id) w.add("a.id = ?"), w.args.emplace_back(*q.id);
+    if (f.from_ms) w.add("a.timestamp_ms >= ?"), w.args.emplace_back(*f.from_ms);
+    if (f.to_ms) w.add("a.timestamp_ms < ?"), w.args.emplace_back(*f.to_ms);
+    if (f.annotator) w.add("a.annotator = ?"), w.args.emplace_back(*f.annotator);
+    if (f.kind) w.add("a.kind = ?"), w.args.emplace_back(static_cast<std::int64_t>(*f.kind));
+    if (f.impression_id) w.add("a.impression_id = ?"), w.args.emplace_back(*f.impression_id);
+    if (f.case_id)
+        w.add("a.impression_id IN (SELECT id FROM impressions WHERE case_id = ?)"), w.args.emplace_back(*f.case_id);
+    if (f.model_version)
+        w.add("a.impression_id IN (SELECT i.id FROM impression_models m JOIN impressions i ON i.seq = "
+              "m.impression_seq WHERE m.version = ?)"),
+            w.args.emplace_back(*f.model_version);
+    return w;
+}
+
+inline sql_where impression_where(const store_filter& f) {
+    sql_where w;
+    if (f.impression_id) w.add("i.id = ?"), w.args.emplace_back(*f.impression_id);
+    if (f.from_ms) w.add("i.timestamp_ms >= ?"), w.args.emplace_back(*f.from_ms);
+    if (f.to_ms) w.add("i.timestamp_ms < ?"), w.args.emplace_back(*f.to_ms);
+    if (f.case_id) w.add("i.case_id = ?"), w.args.emplace_back(*f.case_id);
+    if (f.model_version)
+        w.add("i.seq IN (SELECT impression_seq FROM impression_models WHERE version = ?)"),
+            w.args.emplace_back(*f.model_version);
+    if (f.annotator || f.kind) {
+        std::string t = "EXISTS (SELECT 1 FROM annotations a WHERE a.impression_id = i.id";
+        if (f.annotator) t += " AND a.annotator = ?", w.args.emplace_back(*f.annotator);
+        if (f.kind) t += " AND a.kind = ?", w.args.emplace_back(static_cast<std::int64_t>(*f.kind));
+        w.add(t + ")");
+    }
+    return w;
+}
+
+inline std::int64_t sql_limit(std::size_t limit) {
+    return limit == 0 || limit > static_cast<std::size_t>(INT64_MAX) ? -1 : static_cast<std::int64_t>(limit);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+// ---------------------------------------------------------------------------------------------
+
+// Steps an INSERT; a UNIQUE violation on `id` becomes config_error naming the field, a primary
+// key violation (explicit seq) names `seq`.
+inline void sqlite_insert(sqlite_stmt& st, sqlite_db& db, const char* where, std::string_view id, std::int64_t seq) {
+    int rc = sqlite3_step(st.get());
+    if (rc == SQLITE_DONE) return;
+    if (rc == SQLITE_CONSTRAINT_UNIQUE)
+        record_field_error(where, "id", "duplicate (got '" + std::string(id) + "', already stored)");
+    if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_ROWID)
+        record_field_error(where, "seq", "duplicate (got " + std::to_string(seq) + ", already stored)");
+    db.fail(rc, sqlite3_errmsg(db.handle()));
+}
+
+inline void bind_seq(sqlite_stmt& st, int i, std::int64_t seq) {
+    if (seq > 0) st.bind(i, seq);
+    else st.bind_null(i);
+}
+
+// Inserts an impression (already validated) with its child rows; seq 0 → next seq. Returns seq.
+inline std::int64_t insert_impression(sqlite_db& db, const impression& imp, std::string_view id, std::int64_t seq) {
+    const char* w = "sqlite_store::append";
+    {
+        auto st = db.prepare(
+            "INSERT INTO impressions (seq, id, case_id, turn, timestamp_ms, query, context, n_retrieved, n_shown, "
+            "n_replies) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        bind_seq(st, 1, seq);
+        std::string context = nlohmann::json(imp.context).dump();
+        st.bind_static(2, id)
+            .bind_static(3, imp.case_id)
+            .bind(4, static_cast<std::int64_t>(imp.turn))
+            .bind(5, imp.timestamp_ms)
+            .bind_static(6, imp.query)
+            .bind_static(7, context)
+            .bind(8, static_cast<std::int64_t>(imp.retrieved.size()))
+            .bind(9, static_cast<std::int64_t>(imp.shown.size()))
+            .bind(10, static_cast<std::int64_t>(imp.replies.size()));
+        sqlite_insert(st, db, w, id, seq);
+    }
+    const std::int64_t s = sqlite3_last_insert_rowid(db.handle());
+    auto cand = db.prepare(
+        "INSERT INTO impression_candidates (impression_seq, stage, rank, doc_id, score) VALUES (?, ?, ?, ?, ?)");
+    for (int stage = 0; stage < 2; ++stage)
+        for (const auto& c : stage == 0 ? imp.retrieved : imp.shown) {
+            cand.bind(1, s).bind(2, stage).bind(3, static_cast<std::int64_t>(c.rank)).bind_static(4, c.doc_id).bind(5, c.score);
+            cand.run();
+            sqlite3_reset(cand.get());
+        }
+    auto rep = db.prepare(
+        "INSERT INTO impression_replies (impression_seq, slot, variant, position, text) VALUES (?, ?, ?, ?, ?)");
+    for (std::size_t i = 0; i < imp.replies.size(); ++i) {
+        const auto& r = imp.replies[i];
+        rep.bind(1, s).bind(2, static_cast<std::int64_t>(i)).bind_static(3, r.variant)
+            .bind(4, static_cast<std::int64_t>(r.position)).bind_static(5, r.text);
+        rep.run();
+        sqlite3_reset(rep.get());
+    }
+    auto mod = db.prepare("INSERT INTO impression_models (impression_seq, role, version) VALUES (?, ?, ?)");
+    for (const auto& [role, version] : imp.models) {
+        mod.bind(1, s).bind_static(2, role).bind_static(3, version);
+        mod.run();
+        sqlite3_reset(mod.get());
+    }
+    return s;
+}
+
+inline std::int64_t reasons_mask(const std::vector<adoption_reason>& rs) {
+    std::int64_t m = 0;
+    for (auto r : rs) m |= std::int64_t{1} << static_cast<int>(r);
+    return m;
+}
+
+// Inserts an annotation (already validated) with its relevance_labels rows. Returns seq.
+inline std::int64_t insert_annotation(sqlite_db& db, const annotation& a, std::string_view id, std::int64_t seq) {
+    const char* w = "sqlite_store::append";
+    const auto* kr = std::get_if<knowledge_relevance>(&a.body);
+    {
+        auto st = db.prepare(
+            "INSERT INTO annotations (seq, id, impression_id, kind, annotator, timestamp_ms, time_to_annotate_ms, "
+            "weight, choice, strength, rationale, outcome, reply, reasons, final_text, description, "
+            "suggested_source, n_labels) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        bind_seq(st, 1, seq);
+        st.bind_static(2, id)
+            .bind_static(3, a.impression_id)
+            .bind(4, static_cast<std::int64_t>(a.kind()))
+            .bind_static(5, a.annotator)
+            .bind(6, a.timestamp_ms)
+            .bind(7, a.time_to_annotate_ms)
+            .bind(8, a.weight);
+        if (const auto* p = std::get_if<preference>(&a.body)) {
+            st.bind(9, static_cast<std::int64_t>(p->choice)).bind(10, static_cast<std::int64_t>(p->strength));
+            st.bind_static(11, p->rationale);
+        } else if (const auto* d = std::get_if<adoption>(&a.body)) {
+            st.bind_static(11, d->rationale)
+                .bind(12, static_cast<std::int64_t>(d->outcome))
+                .bind(13, static_cast<std::int64_t>(d->reply))
+                .bind(14, reasons_mask(d->reasons))
+                .bind_static(15, d->final_text);
+        } else if (const auto* m = std::get_if<missing_knowledge>(&a.body)) {
+            st.bind_static(16, m->description).bind_static(17, m->suggested_source);
+        }
+        st.bind(18, kr ? static_cast<std::int64_t>(kr->labels.size() + kr->selected.size()) : std::int64_t{0});
+        sqlite_insert(st, db, w, id, seq);
+    }
+    const std::int64_t s = sqlite3_last_insert_rowid(db.handle());
+    if (kr) {
+        auto lab = db.prepare("INSERT INTO relevance_labels (annotation_seq, ord, doc_id, label) VALUES (?, ?, ?, ?)");
+        std::int64_t ord = 0;
+        for (const auto& l : kr->labels) {
+            lab.bind(1, s).bind(2, ord++).bind_static(3, l.doc_id).bind(4, l.relevant ? 1 : 0);
+            lab.run();
+            sqlite3_reset(lab.get());
+        }
+        for (const auto& d : kr->selected) {
+            lab.bind(1, s).bind(2, ord++).bind_static(3, d).bind(4, 2);
+            lab.run();
+            sqlite3_reset(lab.get());
+        }
+    }
+    return s;
+}
+
+// What validate(annotation, impression) needs of a stored impression: id, the number of
+// replies (their text is not loaded) and, when `with_shown`, the shown candidates.
+inline std::optional<impression> load_impression_outline(sqlite_db& db, std::string_view id, bool with_shown) {
+    impression imp;
+    std::int64_t seq = 0;
+    {
+        auto st = db.prepare("SELECT seq, n_replies FROM impressions WHERE id = ?");
+        st.bind_static(1, id);
+        if (!st.step()) return std::nullopt;
+        seq = st.int64(0);
+        imp.replies.resize(static_cast<std::size_t>(st.int64(1)));
+    }
+    imp.id = std::string(id);
+    imp.seq = seq;
+    if (with_shown) {
+        auto st = db.prepare(
+            "SELECT rank, doc_id, score FROM impression_candidates WHERE impression_seq = ? AND stage = 1 ORDER BY rank");
+        st.bind(1, seq);
+        while (st.step()) imp.shown.push_back({st.str(1), static_cast<std::uint32_t>(st.int64(0)), st.real(2)});
+    }
+    return imp;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+// ---------------------------------------------------------------------------------------------
+
+// Reads the child rows of the records out[need[0]], out[need[1]], ... (ascending seq) and hands
+// each row to `take(record, stmt)`. Column 0 of `cols` is the parent seq. When the records are
+// dense in seq order (a feed, or a broad filter) one range query over the child table's primary
+// key is merged with them, skipping rows of records not asked for; when they are sparse (a
+// selective filter) each record's rows are fetched by primary key. Either way the cost follows
+// the rows returned, whatever plan SQLite would pick for a join.
+template <class T, class Take>
+void read_children(sqlite_db& db, std::vector<T>& out, const std::vector<std::size_t>& need, const char* table,
+                   const char* seq_col, const char* cols, const char* order, Take take) {
+    if (need.empty()) return;
+    const std::int64_t first = out[need.front()].seq, last = out[need.back()].seq;
+    const std::string select = std::string("SELECT ") + seq_col + ", " + cols + " FROM " + table + " WHERE ";
+    if (static_cast<std::uint64_t>(last - first) <= 4 * static_cast<std::uint64_t>(need.size()) + 64) {
+        auto st = db.prepare(select + seq_col + " >= ? AND " + seq_col + " <= ? ORDER BY " + seq_col + ", " + order);
+        st.bind(1, first).bind(2, last);
+        std::size_t at = 0;
+        while (st.step()) {
+            const std::int64_t seq = st.int64(0);
+            while (at < need.size() && out[need[at]].seq < seq) ++at;
+            if (at == need.size()) break;
+            if (out[need[at]].seq == seq) take(out[need[at]], st);
+        }
+    } else {
+        auto st = db.prepare(select + seq_col + " = ? ORDER BY " + order);
+        for (std::size_t i : need) {
+            st.bind(1, out[i].seq);
+            while (st.step()) take(out[i], st);
+            sqlite3_reset(st.get());
+        }
+    }
+}
+
+inline std::vector<annotation> query_annotations(sqlite_db& db, const annotation_query& q) {
+    std::vector<annotation> out;
+    const sql_where w = annotation_where(q);
+    const auto& f = q.filter;
+    // Without statistics SQLite may scan the whole table in seq order rather than sort a time
+    // window; a window without a more selective equality uses the time index.
+    const bool by_time = (f.from_ms || f.to_ms) && !f.annotator && !f.impression_id && !q.id;
+    std::vector<std::size_t> with_labels;
+    {
+        auto st = db.prepare(
+            "SELECT a.seq, a.id, a.impression_id, a.kind, a.annotator, a.timestamp_ms, a.time_to_annotate_ms, a.weight, "
+            "a.choice, a.strength, a.rationale, a.outcome, a.reply, a.reasons, a.final_text, a.description, "
+            "a.suggested_source, a.n_labels FROM annotations a" +
+            std::string(by_time ? " INDEXED BY annotations_by_time" : "") + " WHERE a.seq > ?" + w.sql +
+            " ORDER BY a.seq LIMIT ?");
+        st.bind(1, f.after_seq);
+        w.bind_all(st, 2);
+        const std::int64_t limit = sql_limit(f.limit);
+        st.bind(2 + static_cast<int>(w.args.size()), limit);
+        if (!w.narrowed) {  // seqs are dense: the range bounds the count
+            std::int64_t n = db.scalar("SELECT max(seq) FROM annotations") - f.after_seq;
+            if (limit > 0) n = std::min(n, limit);
+            if (n > 0) out.reserve(static_cast<std::size_t>(n));
+        }
+        while (st.step()) {
+            annotation& a = out.emplace_back();
+            a.seq = st.int64(0);
+            st.assign(1, a.id);
+            st.assign(2, a.impression_id);
+            const auto kind = st.int64(3);
+            st.assign(4, a.annotator);
+            a.timestamp_ms = st.int64(5);
+            a.time_to_annotate_ms = st.int64(6);
+            a.weight = st.real(7);
+            switch (kind) {
+                case 0: {
+                    auto& p = a.body.emplace<preference>();
+                    p.choice = static_cast<preference_choice>(st.int64(8));
+                    p.strength = static_cast<preference_strength>(st.int64(9));
+                    st.assign(10, p.rationale);
+                    break;
+                }
+                case 1: {
+                    auto& d = a.body.emplace<adoption>();
+                    st.assign(10, d.rationale);
+                    d.outcome = static_cast<adoption_outcome>(st.int64(11));
+                    d.reply = static_cast<std::uint32_t>(st.int64(12));
+                    const auto mask = st.int64(13);
+                    for (int r = 0; r < 8; ++r)
+                        if (mask & (std::int64_t{1} << r)) d.reasons.push_back(static_cast<adoption_reason>(r));
+                    st.assign(14, d.final_text);
+                    break;
+                }
+                case 2: {
+                    auto& r = a.body.emplace<knowledge_relevance>();
+                    const auto n = static_cast<std::size_t>(st.int64(17));
+                    if (n > 0) {
+                        r.labels.reserve(n);
+                        with_labels.push_back(out.size() - 1);
+                    }
+                    break;
+                }
+                case 3: {
+                    auto& m = a.body.emplace<missing_knowledge>();
+                    st.assign(15, m.description);
+                    st.assign(16, m.suggested_source);
+                    break;
+                }
+                default:
+                    throw state_error("sqlite_store: '" + db.path() + "': annotation seq " + std::to_string(a.seq) +
+                                      " has an unknown kind (got " + std::to_string(kind) + ", expected 0..3)");
+            }
+        }
+    }
+    read_children(db, out, with_labels, "relevance_labels", "annotation_seq", "doc_id, label", "ord",
+                  [](annotation& a, sqlite_stmt& st) {
+                      auto& r = std::get<knowledge_relevance>(a.body);
+                      if (st.int64(2) == 2) r.selected.emplace_back(st.text(1));
+                      else r.labels.push_back({std::string(st.text(1)), st.int64(2) == 1});
+                  });
+    return out;
+}
+
+inline std::vector<impression> query_impressions(sqlite_db& db, const store_filter& f) {
+    std::vector<impression> out;
+    const sql_where w = impression_where(f);
+    const bool by_time = (f.from_ms || f.to_ms) && !f.impression_id && !f.case_id;
+    std::vector<std::size_t> all;
+    {
+        auto st = db.prepare(
+            "SELECT i.seq, i.id, i.case_id, i.turn, i.timestamp_ms, i.query, i.context, i.n_retrieved, i.n_shown, "
+            "i.n_replies FROM impressions i" +
+            std::string(by_time ? " INDEXED BY impressions_by_time" : "") + " WHERE i.seq > ?" + w.sql +
+            " ORDER BY i.seq LIMIT ?");
+        st.bind(1, f.after_seq);
+        w.bind_all(st, 2);
+        st.bind(2 + static_cast<int>(w.args.size()), sql_limit(f.limit));
+        while (st.step()) {
+            all.push_back(out.size());
+            impression& imp = out.emplace_back();
+            imp.seq = st.int64(0);
+            st.assign(1, imp.id);
+            st.assign(2, imp.case_id);
+            imp.turn = static_cast<std::uint32_t>(st.int64(3));
+            imp.timestamp_ms = st.int64(4);
+            st.assign(5, imp.query);
+            auto ctx = st.text(6);
+            if (ctx != "[]") {
+                auto j = nlohmann::json::parse(ctx.begin(), ctx.end());
+                imp.context = j.get<std::vector<std::string>>();
+            }
+            imp.retrieved.reserve(static_cast<std::size_t>(st.int64(7)));
+            imp.shown.reserve(static_cast<std::size_t>(st.int64(8)));
+            imp.replies.reserve(static_cast<std::size_t>(st.int64(9)));
+        }
+    }
+    read_children(db, out, all, "impression_candidates", "impression_seq", "stage, rank, doc_id, score", "stage, rank",
+                  [](impression& imp, sqlite_stmt& st) {
+                      auto& list = st.int64(1) == 0 ? imp.retrieved : imp.shown;
+                      list.push_back({st.str(3), static_cast<std::uint32_t>(st.int64(2)), st.real(4)});
+                  });
+    read_children(db, out, all, "impression_replies", "impression_seq", "slot, variant, position, text", "slot",
+                  [](impression& imp, sqlite_stmt& st) {
+                      imp.replies.push_back({st.str(2), st.str(4), static_cast<screen_position>(st.int64(3))});
+                  });
+    read_children(db, out, all, "impression_models", "impression_seq", "role, version", "role",
+                  [](impression& imp, sqlite_stmt& st) { imp.models.emplace(st.str(1), st.str(2)); });
+    return out;
+}
+
+}  // namespace detail
+}  // namespace aitl
