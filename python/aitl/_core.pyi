@@ -1034,7 +1034,7 @@ class SqliteStore:
         """
     def append(self, x: typing.Any) -> str | list[str]:
         """
-        Stores an Impression, an Annotation or a dict in their JSON form (its 'type' says which), or a list of them as one all-or-nothing batch (impressions of the batch may be annotated in the same batch; a list mixing both is checked whole, then written as two transactions, impressions first). Returns the stored id, or the list of ids in order. Raises ConfigError naming the field (invalid record, duplicate id; in a list the message names the item), NotFoundError for an annotation of an unknown impression, StateError when read-only. Nothing of a failed call is stored.
+        Stores an Impression, an Annotation or a dict in their JSON form (its 'type' says which), or a list of them as one all-or-nothing transaction (impressions of the list may be annotated in the same list). Returns the stored id, or the list of ids in order. Raises ConfigError naming the field (invalid record, duplicate id; in a list the message names the item), NotFoundError for an annotation of an unknown impression, StateError when read-only. Nothing of a failed call is stored.
         """
     def close(self) -> None:
         """

@@ -280,9 +280,7 @@ def _simulate(args: argparse.Namespace) -> int:
             skipped += len(imps) - len(new)
             anns = agents.annotate_many(new)
             if new:
-                store.append(new)
-                if anns:
-                    store.append(anns)
+                store.append(new + anns)  # one transaction: impressions and their annotations
             appended += len(new)
             for a in anns:
                 counts[a["type"]] += 1
@@ -298,16 +296,6 @@ def _simulate(args: argparse.Namespace) -> int:
     })
     print(json.dumps(out), flush=True)
     return 0
-
-
-def _stats_dict(stats: Any) -> Dict[str, Any]:
-    if hasattr(stats, "to_dict"):
-        return dict(stats.to_dict())
-    keys = ["impressions", "preference", "adoption", "knowledge_relevance", "missing_knowledge",
-            "impression_watermark", "annotation_watermark"]
-    out = {k: getattr(stats, k) for k in keys}
-    out["annotations"] = sum(out[k] for k in keys[1:5])
-    return out
 
 
 def _open_existing(path: str, what: str):
@@ -326,19 +314,19 @@ def _store(args: argparse.Namespace) -> int:
 
     if args.action == "stats":
         with _open_existing(args.path, "stats") as store:
-            out = _stats_dict(store.stats())
+            out = store.stats().to_dict()
             out["schema_version"] = store.schema_version
         out["path"] = str(args.path)
     elif args.action == "export":
         with _open_existing(args.path, "export") as store:
             store.export_jsonl(args.out)
-            st = _stats_dict(store.stats())
+            st = store.stats().to_dict()
         out = {"impressions": st["impressions"], "annotations": st["annotations"],
                "out": str(args.out)}
     else:
         with aitl.SqliteStore(args.path) as store:
             out = {"imported": int(store.import_jsonl(args.src))}
-            out.update(_stats_dict(store.stats()))
+            out.update(store.stats().to_dict())
         out["path"] = str(args.path)
     print(json.dumps(out), flush=True)
     return 0

@@ -14,10 +14,8 @@
 
 #include <climits>
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -38,50 +36,6 @@ template <class T>
 using records_t = std::variant<std::vector<T>, py::typing::List<dict_t>>;  // objects, or dicts (as_dict)
 
 dict_t as_dict_t(py::object o) { return py::reinterpret_steal<dict_t>(o.release()); }
-
-// A list mixing impressions and annotations uses a public append(vector<impression>,
-// vector<annotation>) storing both in one transaction when the store offers one. Otherwise the
-// annotations are checked first (against the batch's or the stored impressions; ids not taken),
-// then the impressions and the annotations are written as two transactions: only a database
-// failure or a concurrent write between the two can then leave the impressions stored alone.
-template <class S, class = void>
-struct has_mixed_append : std::false_type {};
-template <class S>
-struct has_mixed_append<S, std::void_t<decltype(std::declval<S&>().append(
-                               std::declval<const std::vector<impression>&>(),
-                               std::declval<const std::vector<annotation>&>()))>> : std::true_type {};
-
-template <class S>
-std::vector<std::string> append_mixed(S& s, const std::vector<impression>& imps, const std::vector<annotation>& anns) {
-    if constexpr (has_mixed_append<S>::value) {
-        return s.append(imps, anns);
-    } else {
-        // Check the annotations first, against the batch's impressions or the stored ones, so a
-        // bad annotation does not leave the impressions stored.
-        std::map<std::string_view, const impression*> in_batch;
-        for (const auto& imp : imps)
-            if (!imp.id.empty()) in_batch.emplace(imp.id, &imp);
-        std::set<std::string_view> ann_ids;
-        for (const auto& a : anns) {
-            validate(a);
-            if (!a.id.empty() && (!ann_ids.insert(a.id).second || s.contains_annotation(a.id)))
-                throw config_error("sqlite_store::append: field 'id': duplicate annotation id (got '" + a.id +
-                                   "', expected an id not stored yet)");
-            if (auto it = in_batch.find(a.impression_id); it != in_batch.end()) {
-                validate(a, *it->second);
-            } else if (s.contains_impression(a.impression_id)) {
-                validate(a, s.get_impression(a.impression_id));
-            } else {
-                throw not_found("sqlite_store::append: field 'impression_id': unknown impression (got '" +
-                                a.impression_id + "', expected the id of a stored impression)");
-            }
-        }
-        std::vector<std::string> ids = s.append(imps);
-        std::vector<std::string> more = s.append(anns);
-        ids.insert(ids.end(), more.begin(), more.end());
-        return ids;
-    }
-}
 
 class py_store {
 public:
@@ -205,7 +159,7 @@ std::variant<std::string, std::vector<std::string>> append(py_store& self, const
     {
         py::gil_scoped_release release;
         if (!imps.empty() && !anns.empty()) {
-            std::vector<std::string> ids = append_mixed(*s, imps, anns);
+            std::vector<std::string> ids = s->append(imps, anns);  // one transaction
             imp_ids.assign(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(imps.size()));
             ann_ids.assign(ids.begin() + static_cast<std::ptrdiff_t>(imps.size()), ids.end());
         } else if (!imps.empty()) {
@@ -282,16 +236,11 @@ void bind_store(py::module_& m) {
              "ConfigError for bad settings, IoError when the file cannot be opened or is not SQLite, StateError when "
              "it is not an aitl store or its schema is newer.")
         .def("append", &append, "x"_a,
-             (std::string("Stores an Impression, an Annotation or a dict in their JSON form (its 'type' says which), "
-                          "or a list of them as one all-or-nothing batch (impressions of the batch may be annotated "
-                          "in the same batch") +
-              (has_mixed_append<sqlite_store>::value
-                   ? ")"
-                   : "; a list mixing both is checked whole, then written as two transactions, impressions first)") +
-              ". Returns the stored id, or the list of ids in order. Raises ConfigError naming the field (invalid "
-              "record, duplicate id; in a list the message names the item), NotFoundError for an annotation of an "
-              "unknown impression, StateError when read-only. Nothing of a failed call is stored.")
-                 .c_str())
+             "Stores an Impression, an Annotation or a dict in their JSON form (its 'type' says which), "
+             "or a list of them as one all-or-nothing transaction (impressions of the list may be annotated in "
+             "the same list). Returns the stored id, or the list of ids in order. Raises ConfigError naming the "
+             "field (invalid record, duplicate id; in a list the message names the item), NotFoundError for an "
+             "annotation of an unknown impression, StateError when read-only. Nothing of a failed call is stored.")
         .def(
             "get_impression",
             [](const py_store& self, const std::string& id) {

@@ -381,6 +381,206 @@ TEST_CASE("sqlite_store_config validates and round-trips through strict JSON", "
     CHECK_THROWS_NAMING(aitl::config_error, aitl::sqlite_store(dir.file("s.db"), bad), "busy_timeout_ms");
 }
 
+TEST_CASE("append(impressions, annotations) writes both in one transaction, impressions first, all or nothing",
+          "[store]") {
+    temp_dir dir;
+    aitl::sqlite_store store(dir.file("s.db"));
+    const auto old_imp = store.append(make_impression("imp-old", "case-0", 500));
+    const aitl::store_stats before = store.stats();
+
+    // One bad annotation (a label for a reference not shown): nothing of the call is stored.
+    std::vector<aitl::impression> imps{make_impression("imp-m1", "case-1", 1000), make_impression("", "case-1", 1001)};
+    auto bad = a_relevance();
+    bad.labels[2].doc_id = "d9";
+    std::vector<aitl::annotation> anns{make_annotation("imp-m1", a_preference()), make_annotation(old_imp, a_missing()),
+                                       make_annotation("imp-m1", bad)};
+    CHECK_THROWS_NAMING(aitl::config_error, store.append(imps, anns), "'labels[2].doc_id'");
+    CHECK(store.stats() == before);
+    CHECK(!store.contains_impression("imp-m1"));
+    // The impression of the failed call is not known to later appends either.
+    CHECK_THROWS_NAMING(aitl::not_found, store.append(make_annotation("imp-m1", a_preference())), "imp-m1");
+    anns[2] = make_annotation("imp-nope", a_missing());
+    CHECK_THROWS_NAMING(aitl::not_found, store.append(imps, anns), "imp-nope");
+    CHECK(store.stats() == before);
+
+    // Valid: the impression ids, then the annotation ids, in order; annotations may refer to the
+    // impressions of the same call.
+    anns[2] = make_annotation("imp-m1", a_relevance());
+    const auto ids = store.append(imps, anns);
+    REQUIRE(ids.size() == 5);
+    CHECK(ids[0] == "imp-m1");
+    CHECK(ids[1].rfind("imp-", 0) == 0);
+    CHECK(ids[1].size() == 20);
+    for (std::size_t i = 2; i < 5; ++i) CHECK(ids[i].rfind("ann-", 0) == 0);
+    CHECK(store.get_impression(ids[1]).case_id == "case-1");
+    const auto stored = store.annotations();
+    REQUIRE(stored.size() == 3);
+    for (std::size_t i = 0; i < 3; ++i) {
+        CHECK(stored[i].id == ids[2 + i]);
+        CHECK(stored[i].impression_id == anns[i].impression_id);
+    }
+    CHECK(store.get_impression("imp-m1").seq < store.get_impression(ids[1]).seq);
+    CHECK(store.append(std::vector<aitl::impression>{}, std::vector<aitl::annotation>{}).empty());
+    CHECK(store.append(std::vector<aitl::impression>{make_impression("imp-m3", "c", 1)}, {}) ==
+          std::vector<std::string>{"imp-m3"});
+}
+
+TEST_CASE("the store reports the same validation errors as validate(annotation, impression)", "[store]") {
+    temp_dir dir;
+    aitl::sqlite_store store(dir.file("s.db"));
+    auto two = make_impression("imp-two", "c", 1);  // shown d3 d2 d1 d0, 2 replies
+    auto one = make_impression("imp-one", "c", 2, 20, 1);  // shown d19..d0, 1 reply
+    auto none = make_impression("imp-none", "c", 3, 4, 0);
+    store.append(std::vector<aitl::impression>{two, one, none});
+    std::vector<std::pair<const aitl::impression*, aitl::annotation>> cases;
+    auto add = [&](const aitl::impression& imp, aitl::annotation_body body) {
+        cases.emplace_back(&imp, make_annotation(imp.id, std::move(body)));
+    };
+    auto r = a_relevance();
+    r.labels[1].doc_id = "d9";
+    add(two, r);
+    r = a_relevance();
+    r.selected[1] = "d1";
+    add(two, r);
+    add(one, a_preference());
+    add(none, a_preference());
+    add(one, an_adoption());
+    add(none, aitl::adoption{aitl::adoption_outcome::not_used, 0, "", {}, ""});
+    // Many labels (past the linear scan of the duplicate checks).
+    aitl::knowledge_relevance many;
+    for (int i = 0; i < 20; ++i) many.labels.push_back({"d" + std::to_string(i), i % 2 == 0});
+    many.selected = {"x1", "x2"};
+    add(one, many);  // valid
+    many.labels[18].doc_id = "d3";
+    add(one, many);  // labelled twice
+    many.labels[18].doc_id = "d18";
+    many.selected.push_back("d19");
+    add(one, many);  // hand-selected but labelled
+    many.selected.back() = "x1";
+    add(one, many);  // selected twice
+    many.selected.back() = "x3";
+    many.labels.push_back({"d20", true});
+    add(one, many);  // not shown
+    for (const auto& [imp, a] : cases) {
+        const std::string expected = what_of<aitl::config_error>([&] { aitl::validate(a, *imp); });
+        INFO(expected);
+        CHECK(what_of<aitl::config_error>([&] { store.append(a); }) == expected);
+        CHECK(what_of<aitl::config_error>([&] { store.append(std::vector<aitl::annotation>{a}); }) == expected);
+    }
+    CHECK(what_of<aitl::config_error>([&] { aitl::validate(cases[7].second); }).find("'labels[18].doc_id': labelled twice (got 'd3')") !=
+          std::string::npos);
+    CHECK(what_of<aitl::config_error>([&] { aitl::validate(cases[8].second); }).find("'selected[2]': also labelled") !=
+          std::string::npos);
+    CHECK(what_of<aitl::config_error>([&] { aitl::validate(cases[9].second); }).find("'selected[2]': selected twice") !=
+          std::string::npos);
+    CHECK(store.stats().annotations() == 2);  // the valid case, appended alone and as a batch
+}
+
+TEST_CASE("impressions of rolled-back appends never validate a later annotation", "[store]") {
+    temp_dir dir;
+    aitl::sqlite_store store(dir.file("s.db"), {aitl::durability::normal});
+    const auto base = store.append(make_impression("imp-base", "c", 1));
+
+    // A batch of impressions fails on its last one (a duplicate id) after the first was written.
+    std::vector<aitl::impression> imps{make_impression("imp-r1", "c", 2), make_impression("imp-base", "c", 3)};
+    CHECK_THROWS_NAMING(aitl::config_error, store.append(imps), "'id'");
+    CHECK_THROWS_AS(store.append(make_annotation("imp-r1", a_missing())), aitl::not_found);
+    // A mixed batch fails on an annotation checked against its impression, written and used
+    // earlier in the same call ...
+    auto not_shown = a_relevance();
+    not_shown.labels[0].doc_id = "not-shown";
+    const std::vector<aitl::impression> r2{make_impression("imp-r2", "c", 4)};
+    std::vector<aitl::annotation> anns{make_annotation("imp-r2", a_relevance()), make_annotation("imp-r2", not_shown)};
+    CHECK_THROWS_NAMING(aitl::config_error, store.append(r2, anns), "'labels[0].doc_id'");
+    // ... or on a duplicate annotation id.
+    const auto taken = store.append(make_annotation(base, a_missing()));
+    anns[1] = make_annotation("imp-r2", an_adoption());
+    anns[1].id = taken;
+    CHECK_THROWS_NAMING(aitl::config_error, store.append(r2, anns), "'id'");
+    for (const char* id : {"imp-r1", "imp-r2"}) {
+        INFO(id);
+        CHECK(!store.contains_impression(id));
+        CHECK_THROWS_AS(store.append(make_annotation(id, a_missing())), aitl::not_found);
+        CHECK_THROWS_AS(store.append(std::vector<aitl::annotation>{make_annotation(id, a_preference())}), aitl::not_found);
+    }
+    // The same ids stored for real are then found (and checked against what was stored).
+    store.append(std::vector<aitl::impression>{make_impression("imp-r1", "c", 2), make_impression("imp-r2", "c", 4, 4, 1)});
+    CHECK_NOTHROW(store.append(make_annotation("imp-r1", a_preference())));
+    CHECK_THROWS_NAMING(aitl::config_error, store.append(make_annotation("imp-r2", a_preference())), "'choice'");
+    CHECK(store.stats().annotations() == 2);
+
+    // sqlite_store_st: the same.
+    aitl::sqlite_store_st st(dir.file("st.db"), {aitl::durability::normal});
+    CHECK_THROWS_AS(st.append(std::vector<aitl::impression>{make_impression("imp-s", "c", 1)},
+                              {make_annotation("imp-s", not_shown)}),
+                    aitl::config_error);
+    CHECK_THROWS_AS(st.append(make_annotation("imp-s", a_missing())), aitl::not_found);
+}
+
+TEST_CASE("in a group commit a rejected request's impression is rolled back alone and stays unknown",
+          "[store][concurrency]") {
+    temp_dir dir;
+    const std::string path = dir.file("g.db");
+    aitl::sqlite_store store(path, {aitl::durability::normal});
+    const auto base = store.append(make_impression("imp-base", "c", 1));
+    // Another connection holds the write lock, so the requests below queue up behind a leader
+    // waiting for it and are then written together, each in its own savepoint.
+    aitl::detail::sqlite_db blocker(path, SQLITE_OPEN_READWRITE, "test");
+    blocker.exec("BEGIN IMMEDIATE");
+    std::vector<std::string> outcome(5);
+    auto run = [&](std::size_t i, auto f) {
+        return std::thread([&outcome, i, f] {
+            try {
+                f();
+                outcome[i] = "ok";
+            } catch (const aitl::not_found&) {
+                outcome[i] = "not_found";
+            } catch (const aitl::config_error& e) {
+                outcome[i] = std::string("config_error ") + e.what();
+            } catch (const std::exception& e) {
+                outcome[i] = std::string("other ") + e.what();
+            }
+        });
+    };
+    std::vector<std::thread> threads;
+    auto pause = [] { std::this_thread::sleep_for(std::chrono::milliseconds(60)); };
+    threads.push_back(run(0, [&] { store.append(make_impression("imp-leader", "c", 2)); }));  // the leader, waiting
+    pause();
+    auto not_shown = a_relevance();
+    not_shown.labels[1].doc_id = "not-shown";
+    threads.push_back(run(1, [&] {  // rejected by the writer after writing its impression
+        store.append(std::vector<aitl::impression>{make_impression("imp-rejected", "c", 3)},
+                     {make_annotation("imp-rejected", a_missing()), make_annotation("imp-rejected", not_shown)});
+    }));
+    pause();
+    threads.push_back(run(2, [&] { store.append(make_annotation("imp-rejected", a_missing())); }));
+    pause();
+    threads.push_back(run(3, [&] { store.append(make_annotation(base, a_relevance())); }));
+    pause();
+    threads.push_back(run(4, [&] {
+        store.append(std::vector<aitl::impression>{make_impression("imp-kept", "c", 4)},
+                     {make_annotation("imp-kept", a_relevance())});
+    }));
+    pause();
+    blocker.exec("COMMIT");
+    for (auto& t : threads) t.join();
+    CHECK(outcome[0] == "ok");
+    CHECK(outcome[1].find("'labels[1].doc_id'") != std::string::npos);
+    CHECK(outcome[2] == "not_found");
+    CHECK(outcome[3] == "ok");
+    CHECK(outcome[4] == "ok");
+    CHECK(!store.contains_impression("imp-rejected"));
+    CHECK_THROWS_AS(store.append(make_annotation("imp-rejected", a_missing())), aitl::not_found);
+    CHECK(store.contains_impression("imp-kept"));
+    CHECK_NOTHROW(store.append(make_annotation("imp-kept", a_preference())));
+    const auto s = store.stats();
+    CHECK(s.impressions == 3);
+    CHECK(s.annotations() == 3);
+    const file_check c = check_file(path);
+    CHECK(c.integrity == "ok");
+    CHECK(c.bad_label_counts == 0);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Store: round trips
 // ---------------------------------------------------------------------------------------------

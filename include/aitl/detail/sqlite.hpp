@@ -139,6 +139,9 @@ public:
         }
     }
 
+    // Runs one statement without results through the cache (transaction control: parsed once).
+    void run(const std::string& sql) { prepare(sql).run(); }
+
     // A cached prepared statement for `sql` (prepared once per connection).
     sqlite_stmt prepare(const std::string& sql) {
         auto it = cache_.find(sql);
@@ -183,18 +186,24 @@ inline sqlite_stmt& sqlite_stmt::check(int rc) {
     return *this;
 }
 
+// Transaction control, prepared once per connection.
+struct sqlite_sql {
+    static inline const std::string begin = "BEGIN", begin_immediate = "BEGIN IMMEDIATE", commit = "COMMIT",
+                                     savepoint = "SAVEPOINT aitl_item", release = "RELEASE aitl_item";
+};
+
 // BEGIN [IMMEDIATE] ... COMMIT; rolls back when destroyed uncommitted.
 class sqlite_transaction {
 public:
     sqlite_transaction(sqlite_db& db, bool immediate) : db_(&db) {
-        db.exec(immediate ? "BEGIN IMMEDIATE" : "BEGIN");
+        db.run(immediate ? sqlite_sql::begin_immediate : sqlite_sql::begin);
         open_ = true;
     }
     sqlite_transaction(const sqlite_transaction&) = delete;
     sqlite_transaction& operator=(const sqlite_transaction&) = delete;
     ~sqlite_transaction() { rollback(); }
     void commit() {
-        db_->exec("COMMIT");
+        db_->run(sqlite_sql::commit);
         open_ = false;
     }
     void rollback() noexcept {
@@ -212,7 +221,7 @@ private:
 class sqlite_savepoint {
 public:
     explicit sqlite_savepoint(sqlite_db& db) : db_(&db) {
-        db.exec("SAVEPOINT aitl_item");
+        db.run(sqlite_sql::savepoint);
         open_ = true;
     }
     sqlite_savepoint(const sqlite_savepoint&) = delete;
@@ -224,7 +233,7 @@ public:
         }
     }
     void release() {
-        db_->exec("RELEASE aitl_item");
+        db_->run(sqlite_sql::release);
         open_ = false;
     }
 

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -96,11 +97,18 @@ inline std::int64_t sql_limit(std::size_t limit) {
 // Writing
 // ---------------------------------------------------------------------------------------------
 
-// Steps an INSERT; a UNIQUE violation on `id` becomes config_error naming the field, a primary
-// key violation (explicit seq) names `seq`.
-inline void sqlite_insert(sqlite_stmt& st, sqlite_db& db, const char* where, std::string_view id, std::int64_t seq) {
+// Steps an INSERT; a UNIQUE violation on `id` (the table's only UNIQUE column) becomes
+// config_error naming the field, or, with `id_taken`, sets it and returns false (the statement
+// is undone, the transaction stays open: the caller retries with another generated id). A
+// primary key violation (explicit seq) names `seq`.
+inline bool sqlite_insert(sqlite_stmt& st, sqlite_db& db, const char* where, std::string_view id, std::int64_t seq,
+                          bool* id_taken = nullptr) {
     int rc = sqlite3_step(st.get());
-    if (rc == SQLITE_DONE) return;
+    if (rc == SQLITE_DONE) return true;
+    if (rc == SQLITE_CONSTRAINT_UNIQUE && id_taken) {
+        *id_taken = true;
+        return false;
+    }
     if (rc == SQLITE_CONSTRAINT_UNIQUE)
         record_field_error(where, "id", "duplicate (got '" + std::string(id) + "', already stored)");
     if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_ROWID)
@@ -113,13 +121,16 @@ inline void bind_seq(sqlite_stmt& st, int i, std::int64_t seq) {
     else st.bind_null(i);
 }
 
-// Inserts an impression (already validated) with its child rows; seq 0 → next seq. Returns seq.
-inline std::int64_t insert_impression(sqlite_db& db, const impression& imp, std::string_view id, std::int64_t seq) {
+// Inserts an impression (already validated) with its child rows; seq 0 → next seq. Returns seq,
+// or 0 when `id_taken` is given and the id is already stored (nothing written).
+inline std::int64_t insert_impression(sqlite_db& db, const impression& imp, std::string_view id, std::int64_t seq,
+                                      bool* id_taken = nullptr) {
     const char* w = "sqlite_store::append";
     {
-        auto st = db.prepare(
+        static const std::string sql =
             "INSERT INTO impressions (seq, id, case_id, turn, timestamp_ms, query, context, n_retrieved, n_shown, "
-            "n_replies) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+            "n_replies) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+        auto st = db.prepare(sql);
         bind_seq(st, 1, seq);
         std::string context = nlohmann::json(imp.context).dump();
         st.bind_static(2, id)
@@ -131,19 +142,21 @@ inline std::int64_t insert_impression(sqlite_db& db, const impression& imp, std:
             .bind(8, static_cast<std::int64_t>(imp.retrieved.size()))
             .bind(9, static_cast<std::int64_t>(imp.shown.size()))
             .bind(10, static_cast<std::int64_t>(imp.replies.size()));
-        sqlite_insert(st, db, w, id, seq);
+        if (!sqlite_insert(st, db, w, id, seq, id_taken)) return 0;
     }
     const std::int64_t s = sqlite3_last_insert_rowid(db.handle());
-    auto cand = db.prepare(
-        "INSERT INTO impression_candidates (impression_seq, stage, rank, doc_id, score) VALUES (?, ?, ?, ?, ?)");
+    static const std::string cand_sql =
+        "INSERT INTO impression_candidates (impression_seq, stage, rank, doc_id, score) VALUES (?, ?, ?, ?, ?)";
+    auto cand = db.prepare(cand_sql);
     for (int stage = 0; stage < 2; ++stage)
         for (const auto& c : stage == 0 ? imp.retrieved : imp.shown) {
             cand.bind(1, s).bind(2, stage).bind(3, static_cast<std::int64_t>(c.rank)).bind_static(4, c.doc_id).bind(5, c.score);
             cand.run();
             sqlite3_reset(cand.get());
         }
-    auto rep = db.prepare(
-        "INSERT INTO impression_replies (impression_seq, slot, variant, position, text) VALUES (?, ?, ?, ?, ?)");
+    static const std::string rep_sql =
+        "INSERT INTO impression_replies (impression_seq, slot, variant, position, text) VALUES (?, ?, ?, ?, ?)";
+    auto rep = db.prepare(rep_sql);
     for (std::size_t i = 0; i < imp.replies.size(); ++i) {
         const auto& r = imp.replies[i];
         rep.bind(1, s).bind(2, static_cast<std::int64_t>(i)).bind_static(3, r.variant)
@@ -151,7 +164,8 @@ inline std::int64_t insert_impression(sqlite_db& db, const impression& imp, std:
         rep.run();
         sqlite3_reset(rep.get());
     }
-    auto mod = db.prepare("INSERT INTO impression_models (impression_seq, role, version) VALUES (?, ?, ?)");
+    static const std::string mod_sql = "INSERT INTO impression_models (impression_seq, role, version) VALUES (?, ?, ?)";
+    auto mod = db.prepare(mod_sql);
     for (const auto& [role, version] : imp.models) {
         mod.bind(1, s).bind_static(2, role).bind_static(3, version);
         mod.run();
@@ -166,15 +180,18 @@ inline std::int64_t reasons_mask(const std::vector<adoption_reason>& rs) {
     return m;
 }
 
-// Inserts an annotation (already validated) with its relevance_labels rows. Returns seq.
-inline std::int64_t insert_annotation(sqlite_db& db, const annotation& a, std::string_view id, std::int64_t seq) {
+// Inserts an annotation (already validated) with its relevance_labels rows. Returns seq, or 0
+// when `id_taken` is given and the id is already stored (nothing written).
+inline std::int64_t insert_annotation(sqlite_db& db, const annotation& a, std::string_view id, std::int64_t seq,
+                                      bool* id_taken = nullptr) {
     const char* w = "sqlite_store::append";
     const auto* kr = std::get_if<knowledge_relevance>(&a.body);
     {
-        auto st = db.prepare(
+        static const std::string sql =
             "INSERT INTO annotations (seq, id, impression_id, kind, annotator, timestamp_ms, time_to_annotate_ms, "
             "weight, choice, strength, rationale, outcome, reply, reasons, final_text, description, "
-            "suggested_source, n_labels) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+            "suggested_source, n_labels) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+        auto st = db.prepare(sql);
         bind_seq(st, 1, seq);
         st.bind_static(2, id)
             .bind_static(3, a.impression_id)
@@ -196,11 +213,13 @@ inline std::int64_t insert_annotation(sqlite_db& db, const annotation& a, std::s
             st.bind_static(16, m->description).bind_static(17, m->suggested_source);
         }
         st.bind(18, kr ? static_cast<std::int64_t>(kr->labels.size() + kr->selected.size()) : std::int64_t{0});
-        sqlite_insert(st, db, w, id, seq);
+        if (!sqlite_insert(st, db, w, id, seq, id_taken)) return 0;
     }
     const std::int64_t s = sqlite3_last_insert_rowid(db.handle());
     if (kr) {
-        auto lab = db.prepare("INSERT INTO relevance_labels (annotation_seq, ord, doc_id, label) VALUES (?, ?, ?, ?)");
+        static const std::string lab_sql =
+            "INSERT INTO relevance_labels (annotation_seq, ord, doc_id, label) VALUES (?, ?, ?, ?)";
+        auto lab = db.prepare(lab_sql);
         std::int64_t ord = 0;
         for (const auto& l : kr->labels) {
             lab.bind(1, s).bind(2, ord++).bind_static(3, l.doc_id).bind(4, l.relevant ? 1 : 0);
@@ -222,7 +241,8 @@ inline std::optional<impression> load_impression_outline(sqlite_db& db, std::str
     impression imp;
     std::int64_t seq = 0;
     {
-        auto st = db.prepare("SELECT seq, n_replies FROM impressions WHERE id = ?");
+        static const std::string sql = "SELECT seq, n_replies FROM impressions WHERE id = ?";
+        auto st = db.prepare(sql);
         st.bind_static(1, id);
         if (!st.step()) return std::nullopt;
         seq = st.int64(0);
@@ -231,13 +251,122 @@ inline std::optional<impression> load_impression_outline(sqlite_db& db, std::str
     imp.id = std::string(id);
     imp.seq = seq;
     if (with_shown) {
-        auto st = db.prepare(
-            "SELECT rank, doc_id, score FROM impression_candidates WHERE impression_seq = ? AND stage = 1 ORDER BY rank");
+        static const std::string sql =
+            "SELECT rank, doc_id, score FROM impression_candidates WHERE impression_seq = ? AND stage = 1 ORDER BY rank";
+        auto st = db.prepare(sql);
         st.bind(1, seq);
         while (st.step()) imp.shown.push_back({st.str(1), static_cast<std::uint32_t>(st.int64(0)), st.real(2)});
     }
     return imp;
 }
+
+// What validate(annotation, impression) reads of an impression besides its id: the number of
+// replies and the shown doc ids (rank order).
+struct impression_outline {
+    std::size_t n_replies = 0;
+    std::vector<std::string> shown;
+
+    static impression_outline of(const impression& imp) {
+        impression_outline o;
+        o.n_replies = imp.replies.size();
+        o.shown.reserve(imp.shown.size());
+        for (const auto& c : imp.shown) o.shown.push_back(c.doc_id);
+        return o;
+    }
+    bool is_shown(std::string_view doc_id) const {
+        return std::find(shown.begin(), shown.end(), doc_id) != shown.end();
+    }
+};
+
+// validate(a, imp) minus validate(a), on the outline of the impression stored under `id`: the
+// same checks and messages.
+inline void validate_against_outline(const annotation& a, const std::string& id, const impression_outline& o) {
+    validate_against_impression(a, id, o.n_replies, o.shown.size(),
+                                [&o](std::string_view doc_id) { return o.is_shown(doc_id); });
+}
+
+// The outline of the stored impression `id` (nullopt when it is not stored).
+inline std::optional<impression_outline> read_impression_outline(sqlite_db& db, std::string_view id) {
+    impression_outline o;
+    std::int64_t seq = 0;
+    {
+        static const std::string sql = "SELECT seq, n_replies FROM impressions WHERE id = ?";
+        auto st = db.prepare(sql);
+        st.bind_static(1, id);
+        if (!st.step()) return std::nullopt;
+        seq = st.int64(0);
+        o.n_replies = static_cast<std::size_t>(st.int64(1));
+    }
+    static const std::string sql =
+        "SELECT doc_id FROM impression_candidates WHERE impression_seq = ? AND stage = 1 ORDER BY rank";
+    auto st = db.prepare(sql);
+    st.bind(1, seq);
+    while (st.step()) o.shown.emplace_back(st.text(0));
+    return o;
+}
+
+// The writer's cache of impression outlines (id → outline), so an annotation is checked without
+// reading its impression back. Invariant: a committed entry describes a committed impression
+// (impressions are never changed or deleted, so it stays true). Entries learnt inside a
+// transaction (impressions written, or looked up: the lookup sees the transaction's own writes)
+// are pending until it commits and dropped when it rolls back; a savepoint's entries are dropped
+// back to its mark() when it rolls back. Bounded: two generations of at most capacity/2
+// committed entries each; when the young one fills it becomes the old one and the old one is
+// dropped (hits in the old one move to the young one: an approximate LRU).
+class outline_cache {
+public:
+    using map = std::unordered_map<std::string, impression_outline>;
+    using entry = map::value_type;  // {id, outline}
+
+    explicit outline_cache(std::size_t capacity = 8192) : half_(std::max<std::size_t>(1, capacity / 2)) {}
+
+    const entry* find(const std::string& id) {
+        if (auto it = pending_.find(id); it != pending_.end()) return &*it;
+        if (auto it = young_.find(id); it != young_.end()) return &*it;
+        if (auto it = old_.find(id); it != old_.end())
+            return &*young_.insert(old_.extract(it)).position;  // node moved: the address is kept
+        return nullptr;
+    }
+    // Adds a pending entry (kept as it is when `id` is pending already).
+    const entry& add(std::string_view id, impression_outline o) {
+        auto [it, added] = pending_.try_emplace(std::string(id), std::move(o));
+        if (added) journal_.push_back(&it->first);
+        return *it;
+    }
+    std::size_t mark() const noexcept { return journal_.size(); }
+    void rollback_to(std::size_t mark) noexcept {
+        while (journal_.size() > mark) {
+            pending_.erase(pending_.find(*journal_.back()));  // by iterator: the key is the element's own
+            journal_.pop_back();
+        }
+    }
+    void rollback() noexcept {
+        pending_.clear();
+        journal_.clear();
+    }
+    // After COMMIT succeeded: must not throw (an entry that cannot be moved is dropped).
+    void commit() noexcept {
+        journal_.clear();
+        try {
+            while (!pending_.empty()) {
+                auto node = pending_.extract(pending_.begin());
+                old_.erase(node.key());
+                young_.insert(std::move(node));
+            }
+        } catch (...) {
+            pending_.clear();
+        }
+        if (young_.size() >= half_) {
+            old_ = std::move(young_);
+            young_.clear();
+        }
+    }
+
+private:
+    std::size_t half_;
+    map pending_, young_, old_;
+    std::vector<const std::string*> journal_;  // keys of pending_, in the order added
+};
 
 // ---------------------------------------------------------------------------------------------
 // Reading

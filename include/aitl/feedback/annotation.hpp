@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <set>
 #include <string>
@@ -191,6 +192,34 @@ struct annotation {
     friend bool operator!=(const annotation& a, const annotation& b) { return !(a == b); }
 };
 
+namespace detail {
+// Strings seen so far, for the duplicate checks of validate(): a linear scan while there are
+// few of them (no allocation), a set beyond.
+class seen_set {
+public:
+    // false when `v` was already inserted
+    bool insert(std::string_view v) {
+        if (n_ < few_.size()) {
+            if (contains(v)) return false;
+            few_[n_++] = v;
+            return true;
+        }
+        if (many_.empty()) many_.insert(few_.begin(), few_.end());
+        return many_.insert(v).second;
+    }
+    bool contains(std::string_view v) const {
+        if (!many_.empty()) return many_.count(v) > 0;
+        return std::find(few_.begin(), few_.begin() + static_cast<std::ptrdiff_t>(n_), v) !=
+               few_.begin() + static_cast<std::ptrdiff_t>(n_);
+    }
+
+private:
+    std::array<std::string_view, 16> few_{};
+    std::size_t n_ = 0;
+    std::set<std::string_view> many_;
+};
+}  // namespace detail
+
 /**
  * @brief Checks the fields of an annotation on their own (no impression needed).
  * @throws config_error naming the field: empty impression_id/annotator, negative times, weight
@@ -220,39 +249,75 @@ inline void validate(const annotation& a) {
             record_field_error(w, "reply", "out of range (got " + std::to_string(d->reply) + ", expected 0 for A or 1 for B)");
         if (d->outcome == adoption_outcome::used_with_edits && d->final_text.empty())
             record_field_error(w, "final_text", "empty for used_with_edits (expected the text the agent sent)");
-        std::set<adoption_reason> seen;
+        unsigned seen = 0;  // bit r: reason r occurred
         for (std::size_t i = 0; i < d->reasons.size(); ++i) {
-            if (static_cast<std::size_t>(d->reasons[i]) > 7)
-                record_field_error(w, "reasons[" + std::to_string(i) + "]", "invalid enum value");
-            if (!seen.insert(d->reasons[i]).second)
+            const auto r = static_cast<std::size_t>(d->reasons[i]);
+            if (r > 7) record_field_error(w, "reasons[" + std::to_string(i) + "]", "invalid enum value");
+            if (seen & (1u << r))
                 record_field_error(w, "reasons[" + std::to_string(i) + "]",
                                    "repeated (got '" + std::string(to_string(d->reasons[i])) + "' twice)");
+            seen |= 1u << r;
         }
     } else if (const auto* r = std::get_if<knowledge_relevance>(&a.body)) {
         if (r->labels.empty() && r->selected.empty())
             record_field_error(w, "labels", "empty (expected at least one label or one selected reference)");
-        std::set<std::string_view> labelled;
+        auto label_field = [](std::size_t i) { return "labels[" + std::to_string(i) + "].doc_id"; };
+        auto selected_field = [](std::size_t i) { return "selected[" + std::to_string(i) + "]"; };
+        detail::seen_set labelled;
         for (std::size_t i = 0; i < r->labels.size(); ++i) {
-            std::string f = "labels[" + std::to_string(i) + "].doc_id";
-            if (r->labels[i].doc_id.empty()) record_field_error(w, f, "empty (expected a shown doc id)");
-            if (!labelled.insert(r->labels[i].doc_id).second)
-                record_field_error(w, f, "labelled twice (got '" + r->labels[i].doc_id + "')");
+            if (r->labels[i].doc_id.empty()) record_field_error(w, label_field(i), "empty (expected a shown doc id)");
+            if (!labelled.insert(r->labels[i].doc_id))
+                record_field_error(w, label_field(i), "labelled twice (got '" + r->labels[i].doc_id + "')");
         }
-        std::set<std::string_view> sel;
+        detail::seen_set sel;
         for (std::size_t i = 0; i < r->selected.size(); ++i) {
-            std::string f = "selected[" + std::to_string(i) + "]";
-            if (r->selected[i].empty()) record_field_error(w, f, "empty (expected a document id)");
-            if (labelled.count(r->selected[i]))
-                record_field_error(w, f, "also labelled (got '" + r->selected[i] +
-                                             "', expected a reference that was not shown)");
-            if (!sel.insert(r->selected[i]).second)
-                record_field_error(w, f, "selected twice (got '" + r->selected[i] + "')");
+            if (r->selected[i].empty()) record_field_error(w, selected_field(i), "empty (expected a document id)");
+            if (labelled.contains(r->selected[i]))
+                record_field_error(w, selected_field(i), "also labelled (got '" + r->selected[i] +
+                                                             "', expected a reference that was not shown)");
+            if (!sel.insert(r->selected[i]))
+                record_field_error(w, selected_field(i), "selected twice (got '" + r->selected[i] + "')");
         }
     } else if (const auto* m = std::get_if<missing_knowledge>(&a.body)) {
         if (m->description.empty())
             record_field_error(w, "description", "empty (expected what the knowledge base lacks)");
     }
 }
+
+namespace detail {
+// The checks of validate(annotation, impression) that need the impression, on what they read of
+// it: its id, number of replies and of shown references, and whether a doc id was shown
+// (`is_shown(std::string_view) -> bool`). The store runs them on the outline it keeps per
+// impression; validate(a, imp) on the impression itself.
+template <class IsShown>
+void validate_against_impression(const annotation& a, const std::string& imp_id, std::size_t n_replies,
+                                 std::size_t n_shown, IsShown&& is_shown) {
+    const char* w = "annotation::validate";
+    if (!imp_id.empty() && a.impression_id != imp_id)
+        record_field_error(w, "impression_id", "does not match (got '" + a.impression_id + "', expected '" + imp_id + "')");
+    if (std::holds_alternative<preference>(a.body) && n_replies != 2)
+        record_field_error(w, "choice", "a preference needs two replies (impression '" + imp_id + "' showed " +
+                                            std::to_string(n_replies) + ")");
+    if (const auto* d = std::get_if<adoption>(&a.body)) {
+        if (d->reply >= n_replies)
+            record_field_error(w, "reply", "not shown (got slot " + std::to_string(d->reply) + ", impression '" +
+                                               imp_id + "' showed " + std::to_string(n_replies) + " replies)");
+    }
+    if (const auto* r = std::get_if<knowledge_relevance>(&a.body)) {
+        for (std::size_t i = 0; i < r->labels.size(); ++i)
+            if (!is_shown(std::string_view(r->labels[i].doc_id)))
+                record_field_error(w, "labels[" + std::to_string(i) + "].doc_id",
+                                   "reference was not shown (got '" + r->labels[i].doc_id + "', expected one of the " +
+                                       std::to_string(n_shown) + " shown doc ids; put references found by "
+                                       "hand in 'selected')");
+        for (std::size_t i = 0; i < r->selected.size(); ++i)
+            if (is_shown(std::string_view(r->selected[i])))
+                record_field_error(w, "selected[" + std::to_string(i) + "]",
+                                   "was shown (got '" + r->selected[i] + "', expected a reference that was not "
+                                   "shown; label shown references in 'labels')");
+    }
+}
+}  // namespace detail
 
 /**
  * @brief Checks an annotation against the impression it refers to (after `validate(a)`).
@@ -261,33 +326,9 @@ inline void validate(const annotation& a) {
  *         for a reference that was not shown, a hand-selected reference that was shown.
  */
 inline void validate(const annotation& a, const impression& imp) {
-    const char* w = "annotation::validate";
-    using detail::record_field_error;
     validate(a);
-    if (!imp.id.empty() && a.impression_id != imp.id)
-        record_field_error(w, "impression_id", "does not match (got '" + a.impression_id + "', expected '" + imp.id + "')");
-    if (std::holds_alternative<preference>(a.body) && imp.replies.size() != 2)
-        record_field_error(w, "choice", "a preference needs two replies (impression '" + imp.id + "' showed " +
-                                            std::to_string(imp.replies.size()) + ")");
-    if (const auto* d = std::get_if<adoption>(&a.body)) {
-        if (d->reply >= imp.replies.size())
-            record_field_error(w, "reply", "not shown (got slot " + std::to_string(d->reply) + ", impression '" +
-                                               imp.id + "' showed " + std::to_string(imp.replies.size()) +
-                                               " replies)");
-    }
-    if (const auto* r = std::get_if<knowledge_relevance>(&a.body)) {
-        for (std::size_t i = 0; i < r->labels.size(); ++i)
-            if (!imp.find_shown(r->labels[i].doc_id))
-                record_field_error(w, "labels[" + std::to_string(i) + "].doc_id",
-                                   "reference was not shown (got '" + r->labels[i].doc_id + "', expected one of the " +
-                                       std::to_string(imp.shown.size()) + " shown doc ids; put references found by "
-                                       "hand in 'selected')");
-        for (std::size_t i = 0; i < r->selected.size(); ++i)
-            if (imp.find_shown(r->selected[i]))
-                record_field_error(w, "selected[" + std::to_string(i) + "]",
-                                   "was shown (got '" + r->selected[i] + "', expected a reference that was not "
-                                   "shown; label shown references in 'labels')");
-    }
+    detail::validate_against_impression(a, imp.id, imp.replies.size(), imp.shown.size(),
+                                        [&imp](std::string_view doc_id) { return imp.find_shown(doc_id) != nullptr; });
 }
 
 inline void to_json(nlohmann::json& j, const relevance_label& l) {

@@ -121,6 +121,20 @@ public:
         return append_many(nullptr, 0, anns.data(), anns.size());
     }
 
+    /**
+     * @brief Stores impressions and annotations in one transaction: all of them or, on any error,
+     * none. The impressions are written first, so the annotations may refer to them.
+     * @returns The impression ids, in order, followed by the annotation ids, in order.
+     * @throws as the single appends (not_found, config_error, state_error, io_error); nothing
+     *         of the call is stored then.
+     * @code
+     * auto ids = store.append(std::vector<aitl::impression>{imp}, {a1, a2});  // a1, a2 refer to imp.id
+     * @endcode
+     */
+    std::vector<std::string> append(const std::vector<impression>& imps, const std::vector<annotation>& anns) {
+        return append_many(imps.data(), imps.size(), anns.data(), anns.size());
+    }
+
     /// @returns The impression with this id. @throws not_found when it is not stored.
     impression get_impression(std::string_view id) const {
         store_filter f;
@@ -297,6 +311,7 @@ private:
         int schema_version = 0;
         detail::sqlite_db writer;  // used by the leader only (or the one thread of `_st`)
         std::mt19937_64 rng;       // id generator, used under the writer only
+        detail::outline_cache outlines;  // of impressions, used under the writer only
         Mutex write_mutex;
         condition wake;
         std::deque<write_request*> queue;
@@ -409,9 +424,11 @@ private:
         const auto ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                                        std::chrono::system_clock::now().time_since_epoch())
                                                        .count());
-        const std::uint64_t v = (ms << 20) | (s_->rng() & 0xfffff);
+        std::uint64_t v = (ms << 20) | (s_->rng() & 0xfffff);
         std::string id(prefix);
-        for (int i = 15; i >= 0; --i) id += hex[(v >> (4 * i)) & 0xf];
+        const std::size_t n = id.size();
+        id.resize(n + 16);
+        for (std::size_t i = 16; i-- > 0; v >>= 4) id[n + i] = hex[v & 0xf];
         return id;
     }
 
@@ -430,45 +447,62 @@ private:
         return std::move(req.ids);
     }
 
-    // Writes one request's records on the writer connection (inside a transaction).
+    // Writes one request's records on the writer connection (inside a transaction). Annotations
+    // were validated on their own in append_many; here against their impression's outline.
     void write_items(write_request& r) {
         detail::sqlite_db& db = s_->writer;
         if (r.work) {
             (*r.work)(db);
             return;
         }
+        detail::outline_cache& outlines = s_->outlines;
         r.ids.reserve(r.n_imps + r.n_anns);
         for (std::size_t i = 0; i < r.n_imps; ++i) {
             const impression& imp = r.imps[i];
-            r.ids.push_back(imp.id.empty() ? unique_id(db, "imp-", "impressions") : imp.id);
-            detail::insert_impression(db, imp, r.ids.back(), 0);
+            r.ids.push_back(insert_with_id(imp.id, "imp-", [&](const std::string& id, bool* taken) {
+                return detail::insert_impression(db, imp, id, 0, taken);
+            }));
+            outlines.add(r.ids.back(), detail::impression_outline::of(imp));
         }
         for (std::size_t i = 0; i < r.n_anns; ++i) {
             const annotation& a = r.anns[i];
-            auto imp = detail::load_impression_outline(db, a.impression_id,
-                                                       std::holds_alternative<knowledge_relevance>(a.body));
-            if (!imp)
-                throw not_found("sqlite_store::append: field 'impression_id': unknown impression (got '" +
-                                a.impression_id + "', expected the id of a stored impression)");
-            validate(a, *imp);
-            r.ids.push_back(a.id.empty() ? unique_id(db, "ann-", "annotations") : a.id);
-            detail::insert_annotation(db, a, r.ids.back(), 0);
+            const auto* known = outlines.find(a.impression_id);
+            if (!known) {
+                auto o = detail::read_impression_outline(db, a.impression_id);
+                if (!o)
+                    throw not_found("sqlite_store::append: field 'impression_id': unknown impression (got '" +
+                                    a.impression_id + "', expected the id of a stored impression)");
+                known = &outlines.add(a.impression_id, std::move(*o));
+            }
+            detail::validate_against_outline(a, known->first, known->second);
+            r.ids.push_back(insert_with_id(a.id, "ann-", [&](const std::string& id, bool* taken) {
+                return detail::insert_annotation(db, a, id, 0, taken);
+            }));
         }
     }
 
-    // A fresh random id not yet in `table` (a collision of 64 random bits is checked, not assumed away).
-    std::string unique_id(detail::sqlite_db& db, const char* prefix, const char* table) {
+    // Inserts under `id`, or when it is empty under a fresh random id: a collision (64 random
+    // bits, unlikely but checked) fails the insert on the UNIQUE index and another id is drawn.
+    template <class Insert>
+    std::string insert_with_id(const std::string& id, const char* prefix, Insert insert) {
+        if (!id.empty()) {
+            insert(id, nullptr);
+            return id;
+        }
         for (;;) {
-            std::string id = new_id(prefix);
-            auto st = db.prepare(std::string("SELECT 1 FROM ") + table + " WHERE id = ?");
-            st.bind_static(1, id);
-            if (!st.step()) return id;
+            std::string fresh = new_id(prefix);
+            bool taken = false;
+            insert(fresh, &taken);
+            if (!taken) return fresh;
         }
     }
 
     // Writes a group of requests in one transaction; each request's outcome lands in it.
+    // The outline cache follows the transaction: its entries are published by commit() only
+    // after COMMIT succeeded, dropped with a rolled-back savepoint or transaction.
     void write_group(write_request* const* group, std::size_t n) noexcept {
         detail::sqlite_db& db = s_->writer;
+        detail::outline_cache& outlines = s_->outlines;
         try {
             detail::sqlite_transaction txn(db, true);
             if (n == 1) {
@@ -476,15 +510,18 @@ private:
                     write_items(*group[0]);
                 } catch (...) {
                     group[0]->error = std::current_exception();
+                    outlines.rollback();
                     return;  // rolled back by txn
                 }
             } else {
                 for (std::size_t i = 0; i < n; ++i) {
+                    const std::size_t mark = outlines.mark();
                     try {
                         detail::sqlite_savepoint sp(db);
                         write_items(*group[i]);
                         sp.release();
                     } catch (...) {
+                        outlines.rollback_to(mark);
                         group[i]->error = std::current_exception();
                         group[i]->ids.clear();
                         if (!db.in_transaction()) throw;  // SQLite rolled the whole transaction back
@@ -492,7 +529,9 @@ private:
                 }
             }
             txn.commit();
+            outlines.commit();
         } catch (...) {
+            outlines.rollback();
             for (std::size_t i = 0; i < n; ++i) {
                 if (!group[i]->error) group[i]->error = std::current_exception();
                 group[i]->ids.clear();
