@@ -32,6 +32,9 @@
 #include "eval/qrels.hpp"
 #include "eval/trec.hpp"
 
+#include "learn/compile.hpp"
+#include "learn/examples.hpp"
+
 #include "store/sqlite_schema.hpp"
 #include "store/sqlite_store.hpp"
 #include "store/store_types.hpp"

@@ -107,6 +107,53 @@ struct encoder_model {
 
 
 // --------------------------------------------------------------------------------------
+// Reranker
+// --------------------------------------------------------------------------------------
+
+/**
+ * @brief Reranker contract.
+ *
+ * A type `R` is a reranker when, for `const R r`, `std::string_view q`, `const hits& c`,
+ * `std::size_t k`:
+ *  - `r.rerank(q, c, k)` returns `aitl::hits`: at most k of the candidates `c`, best first
+ *    (scores are the reranker's); k == 0 throws `config_error`.
+ *
+ * `identity_reranker` keeps the first stage's order; `feature_ranker`
+ * (rerank/feature_ranker.hpp) is the learned one.
+ */
+template <class R, class = void>
+struct is_reranker : std::false_type {};
+template <class R>
+struct is_reranker<R, detail::void_t<decltype(std::declval<const R&>().rerank(
+                          std::declval<std::string_view>(), std::declval<const hits&>(), std::declval<std::size_t>()))>>
+    : std::is_convertible<decltype(std::declval<const R&>().rerank(std::declval<std::string_view>(),
+                                                                   std::declval<const hits&>(), std::declval<std::size_t>())),
+                          hits> {};
+template <class R>
+inline constexpr bool is_reranker_v = is_reranker<R>::value;
+
+/// @brief Fails compilation with a message naming the missing member.
+template <class R>
+constexpr void require_reranker() {
+    static_assert(is_reranker_v<R>,
+                  "aitl: Reranker must provide `hits rerank(std::string_view query, const hits& candidates, std::size_t k) const`");
+}
+
+/// @brief Reference model of the reranker contract (returns nothing).
+struct reranker_model {
+    hits rerank(std::string_view, const hits&, std::size_t) const { return {}; }
+};
+
+/// @brief The reranker that keeps the first stage's order: the first k candidates.
+struct identity_reranker {
+    /// @throws config_error when k == 0.
+    hits rerank(std::string_view, const hits& candidates, std::size_t k) const {
+        if (k == 0) throw config_error("identity_reranker::rerank: k must be positive (got 0, expected >= 1)");
+        return hits(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(k < candidates.size() ? k : candidates.size()));
+    }
+};
+
+// --------------------------------------------------------------------------------------
 // Store
 // --------------------------------------------------------------------------------------
 

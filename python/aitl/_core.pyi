@@ -7,7 +7,7 @@ import numpy
 import numpy.typing
 import os
 import typing
-__all__: list[str] = ['Adoption', 'AitlError', 'Analyzer', 'Annotation', 'BM25', 'CallbackEncoder', 'Candidate', 'ConfigError', 'DenseRetriever', 'DimensionError', 'Document', 'Evaluation', 'ExactIndex', 'HashedEncoder', 'Hit', 'HnswIndex', 'HybridRetriever', 'Impression', 'IoError', 'KnowledgeBase', 'KnowledgeRelevance', 'MissingKnowledge', 'NotFoundError', 'ParseError', 'Preference', 'RelevanceLabel', 'Reply', 'SqliteStore', 'StateError', 'StoreStats', 'default_metrics', 'english_stopwords', 'evaluate', 'read_qrels', 'read_trec_run', 'tokenize', 'write_qrels', 'write_trec_run']
+__all__: list[str] = ['Adoption', 'AitlError', 'Analyzer', 'Annotation', 'BM25', 'CallbackEncoder', 'Candidate', 'ConfigError', 'DenseRetriever', 'DimensionError', 'Document', 'Evaluation', 'ExactIndex', 'FeedbackQrels', 'HashedEncoder', 'Hit', 'HnswIndex', 'HybridRetriever', 'Impression', 'IoError', 'KnowledgeBase', 'KnowledgeRelevance', 'KtoExample', 'MissingKnowledge', 'NotFoundError', 'ParseError', 'Preference', 'PreferenceData', 'PreferencePair', 'RelevanceLabel', 'Reply', 'RerankList', 'RetrievalExample', 'SqliteStore', 'StateError', 'StoreStats', 'compile_preferences', 'compile_qrels', 'compile_rerank', 'compile_retrieval', 'default_metrics', 'english_stopwords', 'evaluate', 'read_qrels', 'read_trec_run', 'time_split', 'tokenize', 'write_qrels', 'write_trec_run']
 class AitlError(RuntimeError):
     """
     Root of every error aitl raises.
@@ -1091,6 +1091,238 @@ class SqliteStore:
         """
         The largest annotation seq (0 when empty): pass it to annotations_since.
         """
+class RetrievalExample:
+    """
+    One query with the documents agents judged relevant (positives: shown and judged relevant, then hand-selected) and not relevant (hard_negatives), plus negatives mined from a retriever. Document ids only.
+    """
+    case_id: str
+    impression_id: str
+    query: str
+    def __init__(self) -> None:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def negatives(self) -> list[str]:
+        """
+        hard_negatives followed by mined_negatives.
+        """
+    def to_dict(self) -> dict[str, typing.Any]:
+        """
+        {'case_id', 'impression_id', 'query', 'positives', 'hard_negatives', 'mined_negatives', 'weight', 'timestamp_ms'}.
+        """
+    @property
+    def hard_negatives(self) -> list[str]:
+        ...
+    @hard_negatives.setter
+    def hard_negatives(self, arg0: collections.abc.Sequence[str]) -> None:
+        ...
+    @property
+    def mined_negatives(self) -> list[str]:
+        ...
+    @mined_negatives.setter
+    def mined_negatives(self, arg0: collections.abc.Sequence[str]) -> None:
+        ...
+    @property
+    def positives(self) -> list[str]:
+        ...
+    @positives.setter
+    def positives(self, arg0: collections.abc.Sequence[str]) -> None:
+        ...
+    @property
+    def timestamp_ms(self) -> int:
+        ...
+    @timestamp_ms.setter
+    def timestamp_ms(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def weight(self) -> float:
+        ...
+    @weight.setter
+    def weight(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class RerankList:
+    """
+    One impression's shown candidates with graded labels (0 not relevant, 1 relevant, 2 selected by hand: appended with rank 0), and each candidate's retrieval score and rank (0 when not retrieved).
+    """
+    case_id: str
+    impression_id: str
+    query: str
+    def __init__(self) -> None:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def to_dict(self) -> dict[str, typing.Any]:
+        """
+        {'case_id', 'impression_id', 'query', 'context', 'candidates', 'labels', 'retrieval_scores', 'retrieval_ranks', 'weight', 'timestamp_ms'}.
+        """
+    @property
+    def candidates(self) -> list[Candidate]:
+        ...
+    @candidates.setter
+    def candidates(self, arg0: collections.abc.Sequence[Candidate]) -> None:
+        ...
+    @property
+    def context(self) -> list[str]:
+        ...
+    @context.setter
+    def context(self, arg0: collections.abc.Sequence[str]) -> None:
+        ...
+    @property
+    def labels(self) -> list[int]:
+        ...
+    @labels.setter
+    def labels(self, arg0: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def retrieval_ranks(self) -> list[int]:
+        ...
+    @retrieval_ranks.setter
+    def retrieval_ranks(self, arg0: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def retrieval_scores(self) -> list[float]:
+        ...
+    @retrieval_scores.setter
+    def retrieval_scores(self, arg0: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def timestamp_ms(self) -> int:
+        ...
+    @timestamp_ms.setter
+    def timestamp_ms(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def weight(self) -> float:
+        ...
+    @weight.setter
+    def weight(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class PreferencePair:
+    """
+    A chosen and a rejected reply to one prompt (context turns and query, one per line); source 'preference' or 'adoption'.
+    """
+    chosen: str
+    impression_id: str
+    prompt: str
+    rejected: str
+    source: str
+    def __init__(self) -> None:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def to_dict(self) -> dict[str, typing.Any]:
+        """
+        {'impression_id', 'prompt', 'chosen', 'rejected', 'weight', 'source', 'timestamp_ms'}.
+        """
+    @property
+    def timestamp_ms(self) -> int:
+        ...
+    @timestamp_ms.setter
+    def timestamp_ms(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def weight(self) -> float:
+        ...
+    @weight.setter
+    def weight(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class KtoExample:
+    """
+    One reply (completion) to a prompt with a desirable (True) / undesirable (False) label.
+    """
+    completion: str
+    impression_id: str
+    label: bool
+    prompt: str
+    source: str
+    def __init__(self) -> None:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def to_dict(self) -> dict[str, typing.Any]:
+        """
+        {'impression_id', 'prompt', 'completion', 'label', 'weight', 'source', 'timestamp_ms'}.
+        """
+    @property
+    def timestamp_ms(self) -> int:
+        ...
+    @timestamp_ms.setter
+    def timestamp_ms(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def weight(self) -> float:
+        ...
+    @weight.setter
+    def weight(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class PreferenceData:
+    """
+    Preference pairs and KTO examples compiled from replies' feedback.
+    """
+    def __repr__(self) -> str:
+        ...
+    def to_dict(self) -> dict:
+        """
+        {'pairs': [...], 'kto': [...]} (each item as its to_dict).
+        """
+    @property
+    def kto(self) -> list[KtoExample]:
+        ...
+    @kto.setter
+    def kto(self, arg0: collections.abc.Sequence[KtoExample]) -> None:
+        ...
+    @property
+    def pairs(self) -> list[PreferencePair]:
+        ...
+    @pairs.setter
+    def pairs(self, arg0: collections.abc.Sequence[PreferencePair]) -> None:
+        ...
+class FeedbackQrels:
+    """
+    Qrels compiled from relevance feedback (query id = case id, '#turn' appended for turns after 0; grade 1 relevant, 0 judged not relevant) and each query's text.
+    """
+    def __len__(self) -> int:
+        """
+        The number of (query, document) judgements.
+        """
+    def __repr__(self) -> str:
+        ...
+    def to_dict(self) -> dict:
+        """
+        {'qrels': {...}, 'queries': {...}}.
+        """
+    @property
+    def qrels(self) -> dict[str, dict[str, int]]:
+        """
+        dict[query id, dict[doc id, grade]].
+        """
+    @qrels.setter
+    def qrels(self, arg0: collections.abc.Mapping[str, collections.abc.Mapping[str, typing.SupportsInt | typing.SupportsIndex]]) -> None:
+        ...
+    @property
+    def queries(self) -> dict[str, str]:
+        """
+        dict[query id, query text].
+        """
+    @queries.setter
+    def queries(self, arg0: collections.abc.Mapping[str, str]) -> None:
+        ...
+def compile_preferences(store: SqliteStore | os.PathLike | str, after_seq: typing.SupportsInt | typing.SupportsIndex = 0, until_seq: typing.SupportsInt | typing.SupportsIndex = 0, min_weight: typing.SupportsFloat | typing.SupportsIndex = 0.0, strength_weights: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(3)"] = [1.0, 2.0, 3.0], keep_ties: bool = False, both_bad_as_kto_negatives: bool = True) -> PreferenceData:
+    """
+    Preference pairs and KTO examples. Preference a/b: chosen = that reply, weight = annotation weight x strength_weights[slight, clear, strong]; tie: dropped, or two pairs of weight 0.5 (keep_ties); both_bad: two KTO negatives (both_bad_as_kto_negatives). Adoption: used_as_is -> KTO positive, not_used -> KTO negative, used_with_edits -> pair (final text over the suggestion). store: a SqliteStore or the path of one (opened read-only). Reads the annotations with after_seq < seq <= until_seq (until_seq 0: no bound), ignoring those whose weight is 0 or below min_weight; several annotators of an impression are merged by weighted majority.
+    """
+def compile_qrels(store: SqliteStore | os.PathLike | str, after_seq: typing.SupportsInt | typing.SupportsIndex = 0, until_seq: typing.SupportsInt | typing.SupportsIndex = 0, min_weight: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> FeedbackQrels:
+    """
+    Qrels from relevance feedback, by weighted majority per case (hand-selected = relevant). store: a SqliteStore or the path of one (opened read-only). Reads the annotations with after_seq < seq <= until_seq (until_seq 0: no bound), ignoring those whose weight is 0 or below min_weight; several annotators of an impression are merged by weighted majority.
+    """
+def compile_rerank(store: SqliteStore | os.PathLike | str, after_seq: typing.SupportsInt | typing.SupportsIndex = 0, until_seq: typing.SupportsInt | typing.SupportsIndex = 0, min_weight: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> list[RerankList]:
+    """
+    Rerank lists, one per impression with relevance feedback. store: a SqliteStore or the path of one (opened read-only). Reads the annotations with after_seq < seq <= until_seq (until_seq 0: no bound), ignoring those whose weight is 0 or below min_weight; several annotators of an impression are merged by weighted majority.
+    """
+def compile_retrieval(store: SqliteStore | os.PathLike | str, after_seq: typing.SupportsInt | typing.SupportsIndex = 0, until_seq: typing.SupportsInt | typing.SupportsIndex = 0, min_weight: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> list[RetrievalExample]:
+    """
+    Retrieval examples, one per distinct query text (repeated queries merged): positives, hard negatives, weight (mean annotation weight), timestamp_ms (latest annotation). Queries without a positive are left out. store: a SqliteStore or the path of one (opened read-only). Reads the annotations with after_seq < seq <= until_seq (until_seq 0: no bound), ignoring those whose weight is 0 or below min_weight; several annotators of an impression are merged by weighted majority.
+    """
 def default_metrics() -> list[str]:
     """
     The default metric names of evaluate(): recall@8, recall@10, recall@75, precision@8, precision@10, precision@75, ndcg@10, mrr@10, map, hit_rate@10.
@@ -1119,6 +1351,20 @@ def read_trec_run(path: os.PathLike | str | bytes) -> dict:
     """
     Read a TREC run file (qid Q0 docid rank score tag) -> dict[str, list[Hit]], each list in trec_eval's order (score descending, ties by doc id descending; the rank column is ignored). Raises IoError, ParseError (.file, .line, .field; also on a duplicate doc for one query).
     """
+@typing.overload
+def time_split(items: collections.abc.Sequence[RetrievalExample], validation_fraction: typing.SupportsFloat | typing.SupportsIndex) -> tuple[list[RetrievalExample], list[RetrievalExample]]:
+    """
+    Split compiled items (a list of RetrievalExample, RerankList, PreferencePair or KtoExample) by timestamp_ms into (train, validation): every training item is strictly earlier than every validation item (items sharing the boundary time go to validation). Raises ConfigError unless 0 <= validation_fraction <= 1.
+    """
+@typing.overload
+def time_split(items: collections.abc.Sequence[RerankList], validation_fraction: typing.SupportsFloat | typing.SupportsIndex) -> tuple[list[RerankList], list[RerankList]]:
+    ...
+@typing.overload
+def time_split(items: collections.abc.Sequence[PreferencePair], validation_fraction: typing.SupportsFloat | typing.SupportsIndex) -> tuple[list[PreferencePair], list[PreferencePair]]:
+    ...
+@typing.overload
+def time_split(items: collections.abc.Sequence[KtoExample], validation_fraction: typing.SupportsFloat | typing.SupportsIndex) -> tuple[list[KtoExample], list[KtoExample]]:
+    ...
 def tokenize(text: str) -> list[str]:
     """
     Splits text into word tokens (case kept, UTF-8 safe): runs of letters/digits of any script; apostrophes inside words and '.'/',' between digits are kept; emoji and punctuation separate.

@@ -13,6 +13,8 @@
     aitl store stats PATH
     aitl store export PATH OUT.jsonl
     aitl store import IN.jsonl PATH
+    aitl export FORMAT --store PATH --out FILE [--data BEIR_DIR] [--after-seq N]
+              [--negatives N] [--fill {mine,drop}] [--k 100] [--split test] [--keep-ties]
 
 ``convert`` prints the counts as one JSON line. ``eval`` indexes the corpus, searches every
 judged query of the split one at a time (timing each search), and prints as its last line one
@@ -26,7 +28,10 @@ same ids) are skipped, so a rerun is idempotent and a larger N extends the run. 
 JSON line with the counts. ``store stats`` prints the store's counts per impression and
 annotation type as one JSON object; ``store export`` writes the store as JSONL (a header line,
 then impressions and annotations) and ``store import`` appends such a file (all or nothing);
-both print their counts as one JSON line.
+both print their counts as one JSON line. ``export`` compiles the store's feedback (annotations
+after ``--after-seq``) and writes one of the formats of :mod:`aitl.export` (trl-preference,
+trl-kto, openai-dpo, sentence-transformers, flagembedding, beir-qrels: a folder, trec-run);
+``--data`` supplies the document texts; it prints the counts as one JSON line.
 Progress bars go to stderr (``--quiet`` turns them off). Errors print one line to stderr and
 exit with status 2.
 """
@@ -122,6 +127,38 @@ def _parser() -> argparse.ArgumentParser:
                             "nothing; created if new); prints the counts as one JSON line.")
     si2.add_argument("src", metavar="IN.jsonl", help="JSONL file written by 'aitl store export'")
     si2.add_argument("path", metavar="PATH", help="SQLite store")
+
+    from .export import FORMATS
+
+    ex = sub.add_parser("export", help="compile the store's feedback into a training/eval format",
+                        description="Compile the feedback of a store (annotations after "
+                        "--after-seq) and write it in a standard format; prints the counts as "
+                        "one JSON line. Formats: trl-preference {prompt, chosen, rejected}; "
+                        "trl-kto {prompt, completion, label}; openai-dpo {input.messages, "
+                        "preferred_output, non_preferred_output}; sentence-transformers "
+                        "{anchor, positive, negative_1..n}; flagembedding {query, pos, neg}; "
+                        "beir-qrels (OUT is a folder: qrels/<split>.tsv, queries.jsonl, "
+                        "corpus.jsonl with --data); trec-run (BM25 over --data for each judged "
+                        "query).")
+    ex.add_argument("format", metavar="FORMAT", choices=FORMATS,
+                    help="one of " + ", ".join(FORMATS))
+    ex.add_argument("--store", required=True, metavar="PATH", help="SQLite store (read only)")
+    ex.add_argument("--out", required=True, metavar="FILE", help="file to write (a folder for "
+                    "beir-qrels)")
+    ex.add_argument("--data", metavar="BEIR_DIR", help="BEIR folder with the documents' texts "
+                    "(needed by sentence-transformers, flagembedding, trec-run)")
+    ex.add_argument("--after-seq", type=int, default=0, metavar="N",
+                    help="only annotations with seq > N (default 0: all)")
+    ex.add_argument("--negatives", type=int, default=1, metavar="N",
+                    help="negatives per row of sentence-transformers (negative_1..N) and "
+                    "at least per flagembedding row (default 1)")
+    ex.add_argument("--fill", choices=["mine", "drop"], default="mine",
+                    help="rows with fewer hard negatives than --negatives: add BM25-mined "
+                    "negatives (default), or drop them")
+    ex.add_argument("--k", type=int, default=100, help="hits per query of trec-run (default 100)")
+    ex.add_argument("--split", default="test", help="qrels split name of beir-qrels (default test)")
+    ex.add_argument("--keep-ties", action="store_true",
+                    help="preference ties become two half-weight pairs (default: dropped)")
     return p
 
 
@@ -332,6 +369,31 @@ def _store(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    import aitl
+    from . import export
+
+    if args.after_seq < 0:
+        raise aitl.ConfigError(f"export: --after-seq must be >= 0 (got {args.after_seq})")
+    if args.negatives < 0:
+        raise aitl.ConfigError(f"export: --negatives must be >= 0 (got {args.negatives})")
+    kb = None
+    if args.data:
+        import os
+
+        if not os.path.isdir(args.data):
+            raise aitl.IoError(f"export: --data folder not found (got {args.data}, expected a "
+                               "BEIR folder with corpus.jsonl)")
+        kb = aitl.KnowledgeBase.load_beir(str(args.data))
+    with _open_existing(args.store, "export") as store:
+        out = export.export(args.format, store, args.out, kb=kb, after_seq=args.after_seq,
+                            negatives=args.negatives, fill=args.fill, k=args.k,
+                            split=args.split, keep_ties=args.keep_ties)
+    out["store"] = str(args.store)
+    print(json.dumps(out), flush=True)
+    return 0
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line; returns the exit status (0 ok, 2 usage or data error)."""
     args = _parser().parse_args(argv)
@@ -340,7 +402,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
         try:
             commands = {"convert": _convert, "eval": _eval, "simulate": _simulate,
-                        "store": _store}
+                        "store": _store, "export": _export}
             return commands[args.command](args)
         except (aitl.AitlError, OSError, ImportError) as e:
             print(f"aitl {args.command}: error: {e}", file=sys.stderr)

@@ -190,6 +190,12 @@ constexpr const char* filters_doc =
 
 }  // namespace
 
+std::shared_ptr<sqlite_store> store_from_py(py::handle h, const char* where) {
+    if (!py::isinstance<py_store>(h))
+        throw py::type_error(std::string(where) + ": expected a SqliteStore (got " + py_type_name(h) + ")");
+    return h.cast<const py_store&>().get(where);
+}
+
 void bind_store(py::module_& m) {
     py::class_<store_stats>(m, "StoreStats", "Counts of a store per record type, and its watermarks (largest seq).")
         .def_readonly("impressions", &store_stats::impressions)

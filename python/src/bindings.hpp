@@ -2,9 +2,14 @@
 // One bind_<family>() per component family, each in its own bind_<family>.cpp.
 #include <pybind11/pybind11.h>
 
+#include <memory>
+#include <mutex>
+
 namespace aitl {
 struct impression;
 struct annotation;
+template <class Mutex>
+class basic_sqlite_store;
 }  // namespace aitl
 
 namespace aitl::python {
@@ -17,6 +22,7 @@ void bind_retrieval(py::module_& m);
 void bind_eval(py::module_& m);
 void bind_feedback(py::module_& m);
 void bind_store(py::module_& m);
+void bind_learn_data(py::module_& m);
 
 // Shared by bind_feedback.cpp and bind_store.cpp (defined in bind_feedback.cpp).
 // An Impression/Annotation object or a dict in the JSON form (ConfigError naming the field);
@@ -26,4 +32,8 @@ annotation annotation_from_py(py::handle h);
 // The JSON form as a dict.
 py::object to_py_dict(const impression& i);
 py::object to_py_dict(const annotation& a);
+
+// The store of a SqliteStore object (defined in bind_store.cpp): TypeError for anything else,
+// StateError when it is closed.
+std::shared_ptr<basic_sqlite_store<std::mutex>> store_from_py(py::handle h, const char* where);
 }  // namespace aitl::python

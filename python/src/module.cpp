@@ -14,4 +14,5 @@ PYBIND11_MODULE(_core, m) {
     bind_eval(m);
     bind_feedback(m);
     bind_store(m);
+    bind_learn_data(m);
 }
