@@ -33,7 +33,12 @@
 #include "eval/trec.hpp"
 
 #include "learn/compile.hpp"
+#include "learn/encoder_trainer.hpp"
 #include "learn/examples.hpp"
+#include "learn/training.hpp"
+
+#include "rerank/feature_ranker.hpp"
+#include "rerank/features.hpp"
 
 #include "store/sqlite_schema.hpp"
 #include "store/sqlite_store.hpp"

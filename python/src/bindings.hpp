@@ -23,6 +23,8 @@ void bind_eval(py::module_& m);
 void bind_feedback(py::module_& m);
 void bind_store(py::module_& m);
 void bind_learn_data(py::module_& m);
+void bind_reward(py::module_& m);
+void bind_learn(py::module_& m);
 
 // Shared by bind_feedback.cpp and bind_store.cpp (defined in bind_feedback.cpp).
 // An Impression/Annotation object or a dict in the JSON form (ConfigError naming the field);

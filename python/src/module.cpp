@@ -15,4 +15,6 @@ PYBIND11_MODULE(_core, m) {
     bind_feedback(m);
     bind_store(m);
     bind_learn_data(m);
+    bind_reward(m);
+    bind_learn(m);
 }

@@ -75,13 +75,13 @@ bool same_bytes(const aitl::row_matrix& a, const aitl::row_matrix& b) {
            std::memcmp(a.data(), b.data(), sizeof(float) * static_cast<std::size_t>(a.size())) == 0;
 }
 
-std::vector<aitl::rerank_list> lists(std::size_t from, std::size_t to) {
+std::vector<aitl::ranking_list> lists(std::size_t from, std::size_t to) {
     const slice& d = data();
     aitl::bm25 index;
     index.add(d.kb);
-    std::vector<aitl::rerank_list> out;
+    std::vector<aitl::ranking_list> out;
     for (std::size_t i = from; i < std::min(to, d.queries.size()); ++i) {
-        aitl::rerank_list l{d.queries[i].second, index.search(d.queries[i].second, 20), {}, 1.0};
+        aitl::ranking_list l{d.queries[i].second, index.search(d.queries[i].second, 20), {}, 1.0, {}};
         for (std::size_t r = 0; r < std::min<std::size_t>(8, l.candidates.size()); ++r) {
             const auto& rel = d.judgements.at(d.queries[i].first);
             auto it = rel.find(l.candidates[r].id);
@@ -128,6 +128,28 @@ TEST_CASE("encoder training is deterministic for a seed", "[learn][encoder]") {
     c.seed = 7;
     aitl::encoder_trainer(c).train(other, train);
     CHECK_FALSE(same_bytes(a.projection(), other.projection()));
+}
+
+TEST_CASE("encoder training with dense Adam lowers the loss and is deterministic", "[learn][encoder]") {
+    const auto train = pairs(0, 24);
+    aitl::encoder_trainer_config c;
+    c.epochs = 10;
+    c.batch_size = 8;
+    c.learning_rate = 0.01;
+    c.patience = 0;
+    c.sparse_adam = false;
+    aitl::hashed_encoder a = small_encoder(), b = small_encoder(), lazy = small_encoder();
+    aitl::encoder_trainer trainer(c);
+    const double before = trainer.loss(a, train);
+    trainer.train(a, train);
+    trainer.train(b, train);
+    CHECK(trainer.loss(a, train) < 0.5 * before);
+    CHECK(same_bytes(a.projection(), b.projection()));
+    c.sparse_adam = true;
+    aitl::encoder_trainer(c).train(lazy, train);
+    CHECK_FALSE(same_bytes(a.projection(), lazy.projection()));
+    const nlohmann::json j = c;
+    CHECK(j.at("sparse_adam") == true);
 }
 
 TEST_CASE("encoder training stops early, keeps the best model, and obeys the callback", "[learn][encoder]") {
@@ -265,6 +287,21 @@ TEST_CASE("feature ranker learns from labelled lists, deterministically, and sav
     CHECK_THROWS_AS(aitl::feature_ranker::load("{}", d.kb), aitl::parse_error);
     CHECK_THROWS_AS(aitl::feature_ranker::load("not json", d.kb), aitl::parse_error);
 
+    // Per-list dense scores replace the encoder's feature (out-of-fold training), deterministically.
+    auto with_dense = train;
+    for (auto& l : with_dense)
+        for (std::size_t i = 0; i < l.candidates.size(); ++i)
+            l.dense.emplace_back(l.candidates[i].id, 1.0 / (1.0 + static_cast<double>(i)));
+    aitl::feature_ranker da(d.kb, c), db(d.kb, c);
+    da.fit(with_dense);
+    db.fit(with_dense);
+    CHECK(da.save() == db.save());
+    CHECK(da.save() != a.save());
+    CHECK(nlohmann::json::parse(da.save()).at("dense") == true);
+    auto bad = train;
+    bad[0].dense = {{"x", std::nan("")}};
+    CHECK_THROWS_AS(aitl::feature_ranker(d.kb, c).fit(bad), aitl::config_error);
+
     aitl::feature_ranker untrained(d.kb);
     CHECK(untrained.rerank(q, cands, 3) == aitl::hits(cands.begin(), cands.begin() + 3));
 }
@@ -282,12 +319,13 @@ TEST_CASE("feature ranker settings are validated and round-trip through JSON", "
     CHECK_THROWS_AS(aitl::feature_ranker(d.kb, c), aitl::config_error);
     c = {};
     c.seed = 3;
+    c.deep_pair_per_dcg = true;
     c.features.doc_type_key = "kind";
     const nlohmann::json j = c;
     CHECK(nlohmann::json(j.get<aitl::feature_ranker_config>()) == j);
     CHECK_THROWS_AS(nlohmann::json({{"features", {{"bogus", 1}}}}).get<aitl::feature_ranker_config>(), aitl::config_error);
     aitl::feature_ranker r(d.kb);
-    CHECK_THROWS_AS(r.fit({{"", {}, {}, 1.0}}), aitl::config_error);
-    CHECK_THROWS_AS(r.fit({{"q", {}, {{"x", -1.0}}, 1.0}}), aitl::config_error);
-    CHECK_THROWS_AS(r.fit({{"q", {}, {}, std::nan("")}}), aitl::config_error);
+    CHECK_THROWS_AS(r.fit({{"", {}, {}, 1.0, {}}}), aitl::config_error);
+    CHECK_THROWS_AS(r.fit({{"q", {}, {{"x", -1.0}}, 1.0, {}}}), aitl::config_error);
+    CHECK_THROWS_AS(r.fit({{"q", {}, {}, std::nan(""), {}}}), aitl::config_error);
 }

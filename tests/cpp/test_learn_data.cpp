@@ -5,6 +5,7 @@
 #include <aitl/error.hpp>
 #include <aitl/learn/compile.hpp>
 #include <aitl/learn/examples.hpp>
+#include <aitl/learn/reward_model.hpp>
 #include <aitl/store/sqlite_store.hpp>
 
 #include <algorithm>
@@ -376,4 +377,126 @@ TEST_CASE("compilers read many impressions in one query and match the per-impres
     CHECK(fb.annotations.size() == 39);
     CHECK(fb.impressions.size() == 20);
     CHECK(fb.impressions.front().id == "imp-100");
+}
+
+// ---- reward model (learn/reward_model.hpp)
+
+namespace {
+
+// Planted preference: the chosen reply cites the reference that shares the question's words;
+// the rejected one cites an unrelated reference (and is longer, so length alone misleads).
+struct planted {
+    std::vector<aitl::preference_pair> pairs;
+    std::vector<std::vector<std::string>> refs;
+};
+
+planted make_planted(std::size_t n, std::uint64_t seed) {
+    const std::vector<std::string> topics{"password reset", "refund card", "hotel parking", "train ticket",
+                                          "wifi router",    "bank transfer", "museum hours", "taxi booking"};
+    std::mt19937_64 rng(seed);
+    planted p;
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto a = aitl::detail::uniform_index(rng, topics.size());
+        auto b = aitl::detail::uniform_index(rng, topics.size() - 1);
+        if (b >= a) ++b;
+        const std::string good = "d" + std::to_string(a), bad = "d" + std::to_string(b);
+        aitl::preference_pair pp;
+        pp.prompt = "hello there\nhow does the " + topics[a] + " work?";
+        pp.chosen = "The " + topics[a] + " works online. [" + good + "]";
+        pp.rejected = "Sadly the " + topics[b] + " is closed today and tomorrow as well. [" + bad + "]";
+        pp.weight = 1.0 + static_cast<double>(i % 3);
+        const bool swap = aitl::detail::uniform_index(rng, 2) == 1;
+        std::vector<std::string> r{"[" + good + "] All about the " + topics[a] + ": it works online.",
+                                   "[" + bad + "] All about the " + topics[b] + ": closed today."};
+        if (swap) std::swap(r[0], r[1]);
+        p.pairs.push_back(pp);
+        p.refs.push_back(r);
+    }
+    return p;
+}
+
+}  // namespace
+
+TEST_CASE("reward_model learns a planted preference and chooses the grounded reply", "[reward]") {
+    auto train = make_planted(200, 1), test = make_planted(100, 2);
+    aitl::reward_model rm;
+    CHECK_FALSE(rm.trained());
+    std::size_t reports = 0;
+    auto res = rm.train(train.pairs, train.refs, test.pairs, test.refs, [&](const aitl::train_progress& p) {
+        ++reports;
+        CHECK(p.end_of_epoch);
+        return true;
+    });
+    CHECK(rm.trained());
+    CHECK(reports == res.epochs_run);
+    CHECK(res.best_validation > 0.95);
+    CHECK(rm.accuracy(test.pairs, test.refs) > 0.95);
+    const auto& q = test.pairs[0].prompt;
+    CHECK(rm.choose(q, {test.pairs[0].rejected, test.pairs[0].chosen}, test.refs[0]) == 1);
+    CHECK(rm.score(q, test.pairs[0].chosen, test.refs[0]) > rm.score(q, test.pairs[0].rejected, test.refs[0]));
+    // features: a valid citation of a given reference, an invalid one
+    const auto f = rm.features("q\nhow does the password reset work?", "Reset it. [d0] [zz]",
+                               {"[d0] password reset help"});
+    const auto& names = aitl::reward_model::feature_names();
+    REQUIRE(f.size() == names.size());
+    auto at = [&](const std::string& n) { return f[static_cast<std::size_t>(std::find(names.begin(), names.end(), n) - names.begin())]; };
+    CHECK(at("citation_validity") == Approx(0.5));
+    CHECK(at("cites_top") == 1.0);
+    CHECK(at("cited_question_overlap") == Approx(2.0 / 3.0));  // password, reset of {password, reset, work}
+    // the callback can stop training
+    aitl::reward_model stopped;
+    auto r2 = stopped.train(train.pairs, train.refs, {}, {}, [](const aitl::train_progress&) { return false; });
+    CHECK(r2.cancelled);
+    CHECK(r2.epochs_run == 1);
+}
+
+TEST_CASE("reward_model training is deterministic and save/load keeps the bytes", "[reward]") {
+    auto data = make_planted(150, 3);
+    aitl::reward_model_config c;
+    c.validation_fraction = 0.2;
+    c.seed = 7;
+    aitl::reward_model a(c), b(c);
+    a.train(data.pairs, data.refs);
+    b.train(data.pairs, data.refs);
+    CHECK(a.to_bytes() == b.to_bytes());
+    const auto path = (fs::temp_directory_path() / ("aitl_reward_" + std::to_string(::getpid()) + ".json")).string();
+    a.save(path);
+    auto l = aitl::reward_model::load(path);
+    fs::remove(path);
+    CHECK(l.to_bytes() == a.to_bytes());
+    CHECK(l.score("q", data.pairs[0].chosen, data.refs[0]) == a.score("q", data.pairs[0].chosen, data.refs[0]));
+    CHECK_THROWS_AS(aitl::reward_model::from_bytes("{\"format\": \"other\"}"), aitl::parse_error);
+    CHECK_THROWS_AS(aitl::reward_model::from_bytes("not json"), aitl::parse_error);
+    CHECK_THROWS_AS(aitl::reward_model::load("/nonexistent/dir/model.json"), aitl::io_error);
+}
+
+TEST_CASE("reward_model rejects bad settings and inputs", "[reward]") {
+    aitl::reward_model_config c;
+    c.l2 = -1;
+    CHECK_THROWS_AS(aitl::reward_model(c), aitl::config_error);
+    c = {};
+    c.epochs = 0;
+    CHECK_THROWS_AS(aitl::validate(c), aitl::config_error);
+    c = {};
+    c.validation_fraction = 1.0;
+    CHECK_THROWS_AS(aitl::validate(c), aitl::config_error);
+    c = {};
+    c.top_references = 0;
+    CHECK_THROWS_AS(aitl::validate(c), aitl::config_error);
+    aitl::reward_model_config r;
+    CHECK_THROWS_AS(aitl::from_json(nlohmann::json{{"l2s", 1}}, r), aitl::config_error);
+    CHECK_THROWS_AS(aitl::from_json(nlohmann::json{{"l2", "x"}}, r), aitl::config_error);
+    CHECK_THROWS_AS(aitl::from_json(nlohmann::json{{"tolerance", -1.0}}, r), aitl::config_error);
+    aitl::reward_model_config rt;
+    rt.l2 = 0.5;
+    rt.top_references = 2;
+    aitl::reward_model_config back = nlohmann::json(rt).get<aitl::reward_model_config>();
+    CHECK(nlohmann::json(back) == nlohmann::json(rt));
+    aitl::reward_model rm;
+    CHECK_THROWS_AS(rm.train({}), aitl::config_error);
+    auto data = make_planted(4, 1);
+    CHECK_THROWS_AS(rm.train(data.pairs, {{"x"}}), aitl::dimension_error);
+    data.pairs[1].weight = 0;
+    CHECK_THROWS_AS(rm.train(data.pairs, data.refs), aitl::config_error);
+    CHECK_THROWS_AS(rm.choose("q", {}, {}), aitl::config_error);
 }

@@ -1,0 +1,626 @@
+#pragma once
+/// @file learn/reward_model.hpp
+/// @brief A Bradley–Terry reward model over hand-made reply features, trained from preference
+/// pairs by Newton's method (IRLS); picks the best of N candidate replies.
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <Eigen/Dense>
+#include <nlohmann/json.hpp>
+
+#include "../detail/config_json.hpp"
+#include "../error.hpp"
+#include "../text/analyzer.hpp"
+#include "examples.hpp"
+#include "training.hpp"
+
+namespace aitl {
+
+/**
+ * @brief Settings of a `reward_model`.
+ *
+ * JSON form: `{"l2": 0.01, "epochs": 50, "tolerance": 1e-10, "patience": 5, "min_delta": 0,
+ * "validation_fraction": 0, "seed": 0, "top_references": 3, "analyzer": {...}}` (every key optional).
+ */
+struct reward_model_config {
+    double l2 = 0.01;                 ///< L2 penalty on the weights (standardised features), finite, >= 0
+    std::size_t epochs = 50;          ///< Newton steps at most, >= 1
+    double tolerance = 1e-10;         ///< stop when the loss improves by less, finite, >= 0
+    std::size_t patience = 5;         ///< stop after this many steps without validation gain (0: never)
+    double min_delta = 0.0;           ///< smallest validation gain that counts, finite, >= 0
+    double validation_fraction = 0.0; ///< without validation pairs, hold out this share (seeded), [0, 1)
+    std::uint64_t seed = 0;           ///< seed of that hold-out draw
+    std::size_t top_references = 3;   ///< references counted as "top" (the first n given), >= 1
+    analyzer_config analyzer;         ///< how texts become terms (stems, no stop words by default)
+};
+
+/// @throws config_error naming the setting and its range.
+inline void validate(const reward_model_config& c, const char* where = "reward_model_config") {
+    auto bad = [&](const char* what, double got, const char* expected) {
+        throw config_error(std::string(where) + ": " + what + " out of range (got " + std::to_string(got) +
+                           ", expected " + expected + ")");
+    };
+    if (!std::isfinite(c.l2) || c.l2 < 0) bad("l2", c.l2, "finite, >= 0");
+    if (c.epochs < 1) bad("epochs", static_cast<double>(c.epochs), ">= 1");
+    if (!std::isfinite(c.tolerance) || c.tolerance < 0) bad("tolerance", c.tolerance, "finite, >= 0");
+    if (!std::isfinite(c.min_delta) || c.min_delta < 0) bad("min_delta", c.min_delta, "finite, >= 0");
+    if (!(c.validation_fraction >= 0 && c.validation_fraction < 1))
+        bad("validation_fraction", c.validation_fraction, "0 <= validation_fraction < 1");
+    if (c.top_references < 1) bad("top_references", static_cast<double>(c.top_references), ">= 1");
+    if (c.analyzer.stopwords && c.analyzer.language != "english")
+        throw config_error(std::string(where) + ": analyzer stop words are only shipped for English (got language '" +
+                           c.analyzer.language + "', expected 'english')");
+}
+
+inline void to_json(nlohmann::json& j, const reward_model_config& c) {
+    j = nlohmann::json{{"l2", c.l2},
+                       {"epochs", c.epochs},
+                       {"tolerance", c.tolerance},
+                       {"patience", c.patience},
+                       {"min_delta", c.min_delta},
+                       {"validation_fraction", c.validation_fraction},
+                       {"seed", c.seed},
+                       {"top_references", c.top_references},
+                       {"analyzer", c.analyzer}};
+}
+
+/// @throws config_error on unknown keys or wrong types (missing keys keep their defaults), and
+/// for values out of range.
+inline void from_json(const nlohmann::json& j, reward_model_config& c) {
+    const char* t = "reward_model_config";
+    detail::config_check_keys(j, t, {"l2", "epochs", "tolerance", "patience", "min_delta", "validation_fraction",
+                                     "seed", "top_references", "analyzer"});
+    detail::config_read_key(j, t, "l2", c.l2);
+    detail::config_read_key(j, t, "epochs", c.epochs);
+    detail::config_read_key(j, t, "tolerance", c.tolerance);
+    detail::config_read_key(j, t, "patience", c.patience);
+    detail::config_read_key(j, t, "min_delta", c.min_delta);
+    detail::config_read_key(j, t, "validation_fraction", c.validation_fraction);
+    detail::config_read_key(j, t, "seed", c.seed);
+    detail::config_read_key(j, t, "top_references", c.top_references);
+    if (auto it = j.find("analyzer"); it != j.end()) from_json(*it, c.analyzer);
+    validate(c, "reward_model_config::from_json");
+}
+
+/**
+ * @brief Bradley–Terry reward model: P(chosen ≻ rejected) = σ(w · (φ(chosen) − φ(rejected))).
+ *
+ * Inputs of a reply's features φ(query, reply, references):
+ *  - `query`: the prompt; its last non-empty line is the question, the lines before it the
+ *    conversation (the form of `make_prompt`).
+ *  - `reply`: text with `[doc_id]` citation markers (removed before its terms are taken).
+ *  - `references`: the documents shown with the reply, best first; each may start with its own
+ *    `[doc_id]` marker (e.g. `"[kb-12] How to reset a password. ..."`), which lets citations be
+ *    checked. Empty: every reference feature is 0.
+ *
+ * Terms come from the configured `analyzer` (distinct terms unless said otherwise). Features
+ * (names as `feature_names()`):
+ *  - `log_terms`: log(1 + number of reply terms); `log_chars`: log(1 + bytes of the reply);
+ *  - `question_overlap` / `conversation_overlap`: share of the question's / conversation's terms
+ *    found in the reply; `reply_in_prompt`: share of the reply's terms found in the prompt;
+ *  - `grounding`: share of the reply's terms found in some reference; `top_grounding`: in the
+ *    first `top_references`; `cited_grounding`: in the references the reply cites;
+ *  - `citations`: log(1 + distinct markers); `citation_validity`: share of them naming a given
+ *    reference (0 without markers); `invalid_citations`: log(1 + markers naming none);
+ *  - `cited_question_overlap` (mean) and `cited_question_overlap_min`: share of the question's
+ *    terms found in each cited reference; `cited_conversation_overlap`: the same for the
+ *    conversation (mean); `cited_rank`: mean of 1 / rank of the cited references;
+ *  - `repetition`: 1 − distinct / total reply terms; `novel`: share of the reply's terms found
+ *    neither in the prompt nor in a reference;
+ *  - `cites_top`: 1 when the reply cites the first reference; `log_sentences`: log(1 + sentence
+ *    ends ". ", "! ", "? " or at the end);
+ *  - `cited_title_match`: mean over the cited references of the share of their title's terms
+ *    found in the prompt (a reference's title is its first line when it has several, e.g. the
+ *    entity a review is about); `cited_question_form`: share of cited references holding a "?"
+ *    (question-and-answer entries such as FAQs).
+ * Features are standardised with the training replies' mean and deviation (kept in the model).
+ *
+ * Training minimises the weighted mean logistic loss (pair weight = `preference_pair::weight`)
+ * plus `l2 / 2 · |w|²` by Newton steps with step halving: no random draws, so the same data gives
+ * the same model bytes (the seed only picks a hold-out share when asked). Each Newton step is one
+ * "epoch" of the progress reports; the validation score is the weighted share of validation pairs
+ * ranked right (equal scores count half); the best step's weights are kept.
+ *
+ * @note Thread safety: `score`, `choose` and `features` are const and may run concurrently (each
+ * call copies no state; stemming is serialised by the analyzer's stemmer mutex); `train` and
+ * `load` must not run concurrently with anything else on the same model.
+ * @code
+ * aitl::reward_model rm;
+ * rm.train(pairs, references);   // pairs: compile_preferences(...).pairs
+ * std::size_t best = rm.choose(prompt, {reply_a, reply_b}, shown_texts);
+ * @endcode
+ */
+class reward_model {
+public:
+    static constexpr std::size_t feature_count = 21;
+
+    /// @throws config_error for settings out of range.
+    explicit reward_model(reward_model_config config = {}) : config_(std::move(config)), analyzer_(check(config_).analyzer) {
+        weights_.assign(feature_count, 0.0);
+        mean_.assign(feature_count, 0.0);
+        scale_.assign(feature_count, 1.0);
+    }
+
+    /// @returns The feature names, in the order of `features()`.
+    static const std::vector<std::string>& feature_names() {
+        static const std::vector<std::string> names{
+            "log_terms",          "log_chars",           "question_overlap",      "conversation_overlap",
+            "reply_in_prompt",    "grounding",           "top_grounding",         "cited_grounding",
+            "citations",          "citation_validity",   "invalid_citations",     "cited_question_overlap",
+            "cited_question_overlap_min", "cited_conversation_overlap", "cited_rank", "repetition",
+            "novel",              "cites_top",           "log_sentences",         "cited_title_match",
+            "cited_question_form"};
+        return names;
+    }
+
+    const reward_model_config& config() const noexcept { return config_; }
+    /// @returns Weights of the standardised features (all 0 before training).
+    const std::vector<double>& weights() const noexcept { return weights_; }
+    const std::vector<double>& feature_mean() const noexcept { return mean_; }
+    const std::vector<double>& feature_scale() const noexcept { return scale_; }
+    /// @returns true once trained or loaded.
+    bool trained() const noexcept { return trained_; }
+
+    /// @returns The raw (not standardised) features of one reply, see the class comment.
+    std::vector<double> features(std::string_view query, std::string_view reply,
+                                 const std::vector<std::string>& references) const {
+        return features_of(prepare_context(query, references), reply);
+    }
+
+    /// @returns The reward of one reply (higher is better; only differences are meaningful).
+    double score(std::string_view query, std::string_view reply, const std::vector<std::string>& references) const {
+        return dot(features(query, reply, references));
+    }
+
+    /// @returns The index of the best-scored candidate (the first of equal scores).
+    /// @throws config_error when `candidates` is empty.
+    std::size_t choose(std::string_view query, const std::vector<std::string>& candidates,
+                       const std::vector<std::string>& references) const {
+        if (candidates.empty())
+            throw config_error("reward_model::choose: no candidates (got 0, expected at least 1)");
+        const auto ctx = prepare_context(query, references);
+        std::size_t best = 0;
+        double best_score = -std::numeric_limits<double>::infinity();
+        for (std::size_t i = 0; i < candidates.size(); ++i) {
+            const double s = dot(features_of(ctx, candidates[i]));
+            if (s > best_score) best = i, best_score = s;
+        }
+        return best;
+    }
+
+    /**
+     * @brief Trains on preference pairs (query = `pair.prompt`).
+     * @param references One list per pair (the documents shown with its replies), or empty
+     * (no references for any pair).
+     * @param validation Pairs for early stopping (empty: `validation_fraction` of `pairs`, or none).
+     * @param progress Called after every Newton step; returning false stops (best model kept).
+     * @throws config_error when there are no pairs or a weight is not finite or <= 0;
+     * dimension_error when a references list does not match its pairs.
+     */
+    train_result train(const std::vector<preference_pair>& pairs, const std::vector<std::vector<std::string>>& references = {},
+                       const std::vector<preference_pair>& validation = {},
+                       const std::vector<std::vector<std::string>>& validation_references = {},
+                       const progress_callback& progress = {}) {
+        check_pairs(pairs, references, "pairs");
+        check_pairs(validation, validation_references, "validation");
+        if (pairs.empty()) throw config_error("reward_model::train: no training pairs (got 0, expected at least 1)");
+        std::vector<std::size_t> train_idx(pairs.size()), val_idx;
+        for (std::size_t i = 0; i < pairs.size(); ++i) train_idx[i] = i;
+        if (validation.empty() && config_.validation_fraction > 0 && pairs.size() > 1) {
+            std::mt19937_64 rng(config_.seed);
+            detail::seeded_shuffle(train_idx, rng);
+            auto n_val = static_cast<std::size_t>(std::llround(config_.validation_fraction * static_cast<double>(pairs.size())));
+            n_val = std::min(std::max<std::size_t>(n_val, 1), pairs.size() - 1);
+            val_idx.assign(train_idx.end() - static_cast<std::ptrdiff_t>(n_val), train_idx.end());
+            train_idx.resize(pairs.size() - n_val);
+            std::sort(train_idx.begin(), train_idx.end());
+            std::sort(val_idx.begin(), val_idx.end());
+        }
+        auto rows = [&](const std::vector<preference_pair>& ps, const std::vector<std::vector<std::string>>& refs,
+                        const std::vector<std::size_t>& idx, Eigen::MatrixXd& chosen, Eigen::MatrixXd& rejected,
+                        Eigen::VectorXd& w) {
+            static const std::vector<std::string> none;
+            chosen.resize(static_cast<Eigen::Index>(idx.size()), feature_count);
+            rejected.resize(chosen.rows(), feature_count);
+            w.resize(chosen.rows());
+            for (std::size_t r = 0; r < idx.size(); ++r) {
+                const auto& p = ps[idx[r]];
+                const auto ctx = prepare_context(p.prompt, refs.empty() ? none : refs[idx[r]]);
+                const auto fc = features_of(ctx, p.chosen), fr = features_of(ctx, p.rejected);
+                for (std::size_t k = 0; k < feature_count; ++k) {
+                    chosen(static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(k)) = fc[k];
+                    rejected(static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(k)) = fr[k];
+                }
+                w(static_cast<Eigen::Index>(r)) = p.weight;
+            }
+        };
+        Eigen::MatrixXd tc, tr, vc, vr;
+        Eigen::VectorXd tw, vw;
+        rows(pairs, references, train_idx, tc, tr, tw);
+        if (!validation.empty()) {
+            std::vector<std::size_t> all(validation.size());
+            for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+            rows(validation, validation_references, all, vc, vr, vw);
+        } else if (!val_idx.empty()) {
+            rows(pairs, references, val_idx, vc, vr, vw);
+        }
+        // standardisation from the training replies (chosen and rejected)
+        const double n_rows = 2.0 * static_cast<double>(tc.rows());
+        for (Eigen::Index k = 0; k < static_cast<Eigen::Index>(feature_count); ++k) {
+            const double m = (tc.col(k).sum() + tr.col(k).sum()) / n_rows;
+            const double v = ((tc.col(k).array() - m).square().sum() + (tr.col(k).array() - m).square().sum()) / n_rows;
+            mean_[static_cast<std::size_t>(k)] = m;
+            scale_[static_cast<std::size_t>(k)] = v > 1e-24 ? std::sqrt(v) : 1.0;
+        }
+        auto diff = [&](const Eigen::MatrixXd& c, const Eigen::MatrixXd& r) {
+            Eigen::MatrixXd d = c - r;
+            for (Eigen::Index k = 0; k < d.cols(); ++k) d.col(k) /= scale_[static_cast<std::size_t>(k)];
+            return d;
+        };
+        const Eigen::MatrixXd D = diff(tc, tr);
+        const Eigen::MatrixXd V = vc.rows() ? diff(vc, vr) : Eigen::MatrixXd();
+        const double wsum = tw.sum();
+        const auto F = static_cast<Eigen::Index>(feature_count);
+        auto loss_of = [&](const Eigen::VectorXd& w) {
+            const Eigen::VectorXd s = D * w;
+            double l = 0;
+            for (Eigen::Index i = 0; i < s.size(); ++i) l += tw(i) * softplus(-s(i));
+            return l / wsum + 0.5 * config_.l2 * w.squaredNorm();
+        };
+        auto val_score = [&](const Eigen::VectorXd& w) {
+            const Eigen::VectorXd s = V * w;
+            double right = 0;
+            for (Eigen::Index i = 0; i < s.size(); ++i) right += vw(i) * (s(i) > 0 ? 1.0 : s(i) == 0 ? 0.5 : 0.0);
+            return right / vw.sum();
+        };
+        const bool validating = V.rows() > 0;
+        Eigen::VectorXd w = Eigen::VectorXd::Zero(F), best_w = w;
+        train_result result;
+        double loss = loss_of(w);
+        double best_val = validating ? val_score(w) : std::numeric_limits<double>::quiet_NaN();
+        result.best_validation = best_val;
+        std::size_t since_best = 0;
+        for (std::size_t epoch = 1; epoch <= config_.epochs; ++epoch) {
+            const Eigen::VectorXd s = D * w;
+            Eigen::VectorXd g = config_.l2 * w;
+            Eigen::MatrixXd H = config_.l2 * Eigen::MatrixXd::Identity(F, F);
+            Eigen::VectorXd hw(s.size());
+            for (Eigen::Index i = 0; i < s.size(); ++i) {
+                const double p = sigmoid(s(i));  // P(chosen wins)
+                g -= (tw(i) * (1.0 - p) / wsum) * D.row(i).transpose();
+                hw(i) = tw(i) * p * (1.0 - p) / wsum;
+            }
+            H.noalias() += D.transpose() * hw.asDiagonal() * D;
+            H.diagonal().array() += 1e-9;  // keeps H definite when l2 = 0 and a feature is constant
+            const Eigen::VectorXd step = H.ldlt().solve(g);
+            double t = 1.0, new_loss = loss;
+            Eigen::VectorXd cand = w;
+            for (int halvings = 0; halvings < 30; ++halvings, t *= 0.5) {
+                cand = w - t * step;
+                new_loss = loss_of(cand);
+                if (new_loss <= loss) break;
+            }
+            const double gain = loss - new_loss;
+            if (new_loss <= loss) w = cand, loss = new_loss;
+            result.epochs_run = epoch;
+            result.train_loss.push_back(loss);
+            train_progress rep;
+            rep.epoch = epoch;
+            rep.epochs = config_.epochs;
+            rep.step = rep.steps = 1;
+            rep.loss = loss;
+            rep.end_of_epoch = true;
+            if (validating) {
+                const double v = val_score(w);
+                result.validation.push_back(v);
+                rep.validation = v;
+                if (v > best_val + config_.min_delta || (epoch == 1 && v >= best_val)) {
+                    best_val = v, best_w = w, result.best_epoch = epoch, since_best = 0;
+                } else {
+                    ++since_best;
+                }
+                rep.best_validation = best_val;
+            } else {
+                best_w = w;
+                result.best_epoch = epoch;
+            }
+            if (progress && !progress(rep)) {
+                result.cancelled = true;
+                break;
+            }
+            if (validating && config_.patience > 0 && since_best >= config_.patience) {
+                result.stopped_early = true;
+                break;
+            }
+            if (!(gain > config_.tolerance)) break;
+        }
+        result.best_validation = validating ? best_val : std::numeric_limits<double>::quiet_NaN();
+        for (std::size_t k = 0; k < feature_count; ++k) weights_[k] = best_w(static_cast<Eigen::Index>(k));
+        trained_ = true;
+        return result;
+    }
+
+    /// @returns The weighted share of pairs whose chosen reply scores higher (equal scores count
+    /// half); NaN for no pairs. @throws dimension_error as `train`.
+    double accuracy(const std::vector<preference_pair>& pairs,
+                    const std::vector<std::vector<std::string>>& references = {}) const {
+        check_pairs(pairs, references, "pairs");
+        static const std::vector<std::string> none;
+        double right = 0, total = 0;
+        for (std::size_t i = 0; i < pairs.size(); ++i) {
+            const auto ctx = prepare_context(pairs[i].prompt, references.empty() ? none : references[i]);
+            const double d = dot(features_of(ctx, pairs[i].chosen)) - dot(features_of(ctx, pairs[i].rejected));
+            right += pairs[i].weight * (d > 0 ? 1.0 : d == 0 ? 0.5 : 0.0);
+            total += pairs[i].weight;
+        }
+        return total > 0 ? right / total : std::numeric_limits<double>::quiet_NaN();
+    }
+
+    /// @returns The model as JSON text (settings, feature names, mean, scale, weights): the same
+    /// model always gives the same bytes.
+    std::string to_bytes() const {
+        nlohmann::json j{{"format", "aitl.reward_model"}, {"version", 1},       {"config", config_},
+                         {"features", feature_names()},  {"mean", mean_},        {"scale", scale_},
+                         {"weights", weights_},          {"trained", trained_}};
+        return j.dump();
+    }
+
+    /// @throws parse_error for text that is not a saved reward model (field named), config_error
+    /// for bad settings in it.
+    static reward_model from_bytes(std::string_view bytes, const std::string& source = "<bytes>") {
+        nlohmann::json j;
+        try {
+            j = nlohmann::json::parse(bytes);
+        } catch (const nlohmann::json::exception& e) {
+            throw parse_error(source, 0, "", std::string("reward_model::from_bytes: not JSON (") + e.what() + ")");
+        }
+        if (!j.is_object() || j.value("format", "") != "aitl.reward_model")
+            throw parse_error(source, 0, "format", "reward_model::from_bytes: not a reward model (expected format 'aitl.reward_model')");
+        if (j.value("version", 0) != 1)
+            throw parse_error(source, 0, "version", "reward_model::from_bytes: unsupported version (expected 1)");
+        reward_model_config c;
+        if (!j.contains("config")) throw parse_error(source, 0, "config", "reward_model::from_bytes: missing");
+        from_json(j["config"], c);
+        reward_model m(c);
+        auto vec = [&](const char* key, std::vector<double>& out) {
+            try {
+                out = j.at(key).get<std::vector<double>>();
+            } catch (const nlohmann::json::exception&) {
+                throw parse_error(source, 0, key, "reward_model::from_bytes: missing or not a list of numbers");
+            }
+            if (out.size() != feature_count)
+                throw parse_error(source, 0, key, "reward_model::from_bytes: wrong length (got " + std::to_string(out.size()) +
+                                                      ", expected " + std::to_string(feature_count) + ")");
+        };
+        if (!j.contains("features") || j["features"] != nlohmann::json(feature_names()))
+            throw parse_error(source, 0, "features", "reward_model::from_bytes: feature names differ from this version's");
+        vec("mean", m.mean_);
+        vec("scale", m.scale_);
+        vec("weights", m.weights_);
+        m.trained_ = j.value("trained", true);
+        return m;
+    }
+
+    /// @throws io_error when the file cannot be written.
+    void save(const std::string& path) const {
+        std::ofstream f(path, std::ios::binary | std::ios::trunc);
+        const std::string b = to_bytes();
+        f.write(b.data(), static_cast<std::streamsize>(b.size()));
+        if (!f) throw io_error("reward_model::save: cannot write (got path '" + path + "')");
+    }
+
+    /// @throws io_error when the file cannot be read; parse_error as `from_bytes`.
+    static reward_model load(const std::string& path) {
+        std::ifstream f(path, std::ios::binary);
+        if (!f) throw io_error("reward_model::load: cannot open (got path '" + path + "')");
+        std::string b((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+        return from_bytes(b, path);
+    }
+
+private:
+    using term_set = std::set<std::string>;
+    struct reference {
+        std::string id;  // "" when the text has no leading marker
+        term_set terms;
+        term_set title;  // terms of the first line when the text has several
+        bool question_form = false;
+    };
+    struct context {
+        term_set question, conversation, prompt;
+        std::vector<reference> refs;
+        term_set all_refs, top_refs;
+    };
+
+    static const reward_model_config& check(const reward_model_config& c) {
+        validate(c, "reward_model::reward_model");
+        return c;
+    }
+
+    static double sigmoid(double x) { return x >= 0 ? 1.0 / (1.0 + std::exp(-x)) : std::exp(x) / (1.0 + std::exp(x)); }
+    static double softplus(double x) { return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); }
+
+    void check_pairs(const std::vector<preference_pair>& pairs, const std::vector<std::vector<std::string>>& refs,
+                     const char* what) const {
+        if (!refs.empty() && refs.size() != pairs.size())
+            throw dimension_error(std::string("reward_model::train: ") + what + " references do not match the pairs (got " +
+                                  std::to_string(refs.size()) + " lists, expected " + std::to_string(pairs.size()) + " or 0)");
+        for (std::size_t i = 0; i < pairs.size(); ++i)
+            if (!std::isfinite(pairs[i].weight) || pairs[i].weight <= 0)
+                throw config_error(std::string("reward_model::train: ") + what + "[" + std::to_string(i) +
+                                   "].weight out of range (got " + std::to_string(pairs[i].weight) + ", expected finite, > 0)");
+    }
+
+    double dot(const std::vector<double>& f) const {
+        double s = 0;
+        for (std::size_t k = 0; k < feature_count; ++k) s += weights_[k] * (f[k] - mean_[k]) / scale_[k];
+        return s;
+    }
+
+    // Citation markers [id] (no whitespace or brackets inside), distinct, in order; `rest` gets the
+    // text without them.
+    static std::vector<std::string> markers(std::string_view text, std::string* rest) {
+        std::vector<std::string> out;
+        std::size_t i = 0;
+        while (i < text.size()) {
+            if (text[i] == '[') {
+                std::size_t j = i + 1;
+                while (j < text.size() && text[j] != ']' && text[j] != '[' && text[j] != ' ' && text[j] != '\n' &&
+                       text[j] != '\t' && text[j] != '\r')
+                    ++j;
+                if (j < text.size() && text[j] == ']' && j > i + 1) {
+                    std::string id(text.substr(i + 1, j - i - 1));
+                    if (std::find(out.begin(), out.end(), id) == out.end()) out.push_back(std::move(id));
+                    if (rest) rest->push_back(' ');
+                    i = j + 1;
+                    continue;
+                }
+            }
+            if (rest) rest->push_back(text[i]);
+            ++i;
+        }
+        return out;
+    }
+
+    term_set terms(std::string_view text) const {
+        term_set s;
+        analyzer_.for_each_term(text, [&](std::string_view t) { s.emplace(t); });
+        return s;
+    }
+
+    static double share_in(const term_set& a, const term_set& b) {  // |a ∩ b| / |a|, 0 for empty a
+        if (a.empty()) return 0.0;
+        std::size_t n = 0;
+        for (const auto& t : a) n += b.count(t);
+        return static_cast<double>(n) / static_cast<double>(a.size());
+    }
+
+    context prepare_context(std::string_view query, const std::vector<std::string>& references) const {
+        context c;
+        std::vector<std::string_view> lines;
+        std::size_t start = 0;
+        while (start <= query.size()) {
+            std::size_t end = query.find('\n', start);
+            if (end == std::string_view::npos) end = query.size();
+            auto line = query.substr(start, end - start);
+            if (line.find_first_not_of(" \t\r") != std::string_view::npos) lines.push_back(line);
+            start = end + 1;
+        }
+        for (std::size_t i = 0; i < lines.size(); ++i) {
+            for (auto& t : terms(lines[i])) {
+                c.prompt.insert(t);
+                (i + 1 == lines.size() ? c.question : c.conversation).insert(std::move(t));
+            }
+        }
+        for (std::size_t r = 0; r < references.size(); ++r) {
+            std::string_view text = references[r];
+            reference ref;
+            const auto first = text.find_first_not_of(" \t\r\n");
+            if (first != std::string_view::npos && text[first] == '[') {
+                const auto close = text.find(']', first);
+                if (close != std::string_view::npos) {
+                    auto id = text.substr(first + 1, close - first - 1);
+                    if (!id.empty() && id.find_first_of(" \t\r\n[") == std::string_view::npos) {
+                        ref.id = std::string(id);
+                        text = text.substr(close + 1);
+                    }
+                }
+            }
+            ref.terms = terms(text);
+            const auto nl = text.find('\n');
+            if (nl != std::string_view::npos && text.find_first_not_of(" \t\r\n", nl) != std::string_view::npos)
+                ref.title = terms(text.substr(0, nl));
+            ref.question_form = text.find('?') != std::string_view::npos;
+            c.all_refs.insert(ref.terms.begin(), ref.terms.end());
+            if (r < config_.top_references) c.top_refs.insert(ref.terms.begin(), ref.terms.end());
+            c.refs.push_back(std::move(ref));
+        }
+        return c;
+    }
+
+    std::vector<double> features_of(const context& c, std::string_view reply) const {
+        std::vector<double> f(feature_count, 0.0);
+        std::string text;
+        const auto cited = markers(reply, &text);
+        std::size_t total = 0;
+        term_set rt;
+        analyzer_.for_each_term(text, [&](std::string_view t) {
+            ++total;
+            rt.emplace(t);
+        });
+        f[0] = std::log1p(static_cast<double>(total));
+        f[1] = std::log1p(static_cast<double>(reply.size()));
+        f[2] = share_in(c.question, rt);
+        f[3] = share_in(c.conversation, rt);
+        f[4] = share_in(rt, c.prompt);
+        f[5] = share_in(rt, c.all_refs);
+        f[6] = share_in(rt, c.top_refs);
+        term_set cited_terms;
+        std::size_t valid = 0;
+        double q_sum = 0, q_min = 1, conv_sum = 0, rank_sum = 0, title_sum = 0, qform = 0;
+        for (const auto& id : cited) {
+            for (std::size_t r = 0; r < c.refs.size(); ++r) {
+                if (c.refs[r].id.empty() || c.refs[r].id != id) continue;
+                ++valid;
+                const auto& rt_ref = c.refs[r].terms;
+                cited_terms.insert(rt_ref.begin(), rt_ref.end());
+                const double q = share_in(c.question, rt_ref);
+                q_sum += q;
+                q_min = std::min(q_min, q);
+                conv_sum += share_in(c.conversation, rt_ref);
+                rank_sum += 1.0 / static_cast<double>(r + 1);
+                title_sum += share_in(c.refs[r].title, c.prompt);
+                qform += c.refs[r].question_form ? 1.0 : 0.0;
+                break;
+            }
+        }
+        f[7] = share_in(rt, cited_terms);
+        f[8] = std::log1p(static_cast<double>(cited.size()));
+        f[9] = cited.empty() ? 0.0 : static_cast<double>(valid) / static_cast<double>(cited.size());
+        f[10] = std::log1p(static_cast<double>(cited.size() - valid));
+        if (valid) {
+            const auto v = static_cast<double>(valid);
+            f[11] = q_sum / v;
+            f[12] = q_min;
+            f[13] = conv_sum / v;
+            f[14] = rank_sum / v;
+            f[19] = title_sum / v;
+            f[20] = qform / v;
+        }
+        f[15] = total ? 1.0 - static_cast<double>(rt.size()) / static_cast<double>(total) : 0.0;
+        if (!rt.empty()) {
+            std::size_t novel = 0;
+            for (const auto& t : rt) novel += !c.prompt.count(t) && !c.all_refs.count(t);
+            f[16] = static_cast<double>(novel) / static_cast<double>(rt.size());
+        }
+        f[17] = !c.refs.empty() && !c.refs[0].id.empty() &&
+                        std::find(cited.begin(), cited.end(), c.refs[0].id) != cited.end()
+                    ? 1.0
+                    : 0.0;
+        std::size_t sentences = 0;
+        for (std::size_t i = 0; i < text.size(); ++i)
+            if ((text[i] == '.' || text[i] == '!' || text[i] == '?') && (i + 1 == text.size() || text[i + 1] == ' ' || text[i + 1] == '\n'))
+                ++sentences;
+        f[18] = std::log1p(static_cast<double>(sentences));
+        return f;
+    }
+
+    reward_model_config config_;
+    analyzer analyzer_;
+    std::vector<double> weights_, mean_, scale_;
+    bool trained_ = false;
+};
+
+}  // namespace aitl

@@ -1,0 +1,92 @@
+"""aitl.RewardModel: Bradley-Terry reward model over reply features (learn/reward_model.hpp)."""
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+import aitl
+
+TOPICS = ["password reset", "refund card", "hotel parking", "train ticket", "wifi router",
+          "bank transfer", "museum hours", "taxi booking"]
+
+
+def planted(n: int, seed: int):
+    rng = random.Random(seed)
+    pairs, refs = [], []
+    for i in range(n):
+        a, b = rng.sample(range(len(TOPICS)), 2)
+        p = aitl.PreferencePair()
+        p.prompt = f"hello\nhow does the {TOPICS[a]} work?"
+        p.chosen = f"The {TOPICS[a]} works online. [d{a}]"
+        p.rejected = f"Sadly the {TOPICS[b]} is closed today and tomorrow as well. [d{b}]"
+        p.weight = 1.0 + i % 3
+        r = [f"[d{a}] All about the {TOPICS[a]}: it works online.",
+             f"[d{b}] All about the {TOPICS[b]}: closed today."]
+        rng.shuffle(r)
+        pairs.append(p)
+        refs.append(r)
+    return pairs, refs
+
+
+def test_learns_a_planted_preference_and_reports_progress():
+    pairs, refs = planted(200, 1)
+    test, test_refs = planted(100, 2)
+    rm = aitl.RewardModel()
+    seen = []
+    summary = rm.train(pairs, refs, test, test_refs, progress=lambda p: seen.append(p["loss"]))
+    assert rm.trained
+    assert len(seen) == summary["epochs_run"] >= 1
+    assert summary["best_validation"] > 0.95
+    assert rm.accuracy(test, test_refs) > 0.95
+    p, r = test[0], test_refs[0]
+    assert rm.choose(p.prompt, [p.rejected, p.chosen], r) == 1
+    assert rm.score(p.prompt, p.chosen, r) > rm.score(p.prompt, p.rejected, r)
+    names = aitl.RewardModel.feature_names()
+    f = rm.features("q\nhow does the password reset work?", "Reset it. [d0] [zz]", ["[d0] password reset help"])
+    assert len(f) == len(names)
+    assert f[names.index("citation_validity")] == pytest.approx(0.5)
+
+
+def test_same_data_gives_identical_bytes_and_save_load_round_trips(tmp_path):
+    pairs, refs = planted(150, 3)
+    a = aitl.RewardModel({"validation_fraction": 0.2, "seed": 7})
+    b = aitl.RewardModel({"validation_fraction": 0.2, "seed": 7})
+    a.train(pairs, refs)
+    b.train(pairs, refs)
+    assert a.to_bytes() == b.to_bytes()
+    a.save(tmp_path / "rm.json")
+    c = aitl.RewardModel.load(tmp_path / "rm.json")
+    assert c.to_bytes() == a.to_bytes()
+    assert aitl.RewardModel.from_bytes(a.to_bytes()).weights == a.weights
+    assert c.config["seed"] == 7
+
+
+def test_callback_can_stop_training():
+    pairs, refs = planted(50, 4)
+    rm = aitl.RewardModel()
+    summary = rm.train(pairs, refs, progress=lambda p: False)
+    assert summary["cancelled"] and summary["epochs_run"] == 1
+
+
+def test_errors():
+    with pytest.raises(aitl.ConfigError):
+        aitl.RewardModel({"l2": -1.0})
+    with pytest.raises(aitl.ConfigError):
+        aitl.RewardModel({"no_such_key": 1})
+    with pytest.raises(aitl.ConfigError):
+        aitl.RewardModel({"validation_fraction": 1.0})
+    rm = aitl.RewardModel()
+    with pytest.raises(aitl.ConfigError):
+        rm.train([])
+    pairs, refs = planted(4, 1)
+    with pytest.raises(aitl.DimensionError):
+        rm.train(pairs, [["x"]])
+    with pytest.raises(aitl.ConfigError):
+        rm.choose("q", [], [])
+    with pytest.raises(aitl.ParseError):
+        aitl.RewardModel.from_bytes(b"not json")
+    with pytest.raises(aitl.IoError):
+        aitl.RewardModel.load("/nonexistent/dir/rm.json")
+    assert math.isnan(rm.accuracy([]))
