@@ -15,6 +15,8 @@
     aitl store import IN.jsonl PATH
     aitl export FORMAT --store PATH --out FILE [--data BEIR_DIR] [--after-seq N]
               [--negatives N] [--fill {mine,drop}] [--k 100] [--split test] [--keep-ties]
+    aitl learn --data BEIR_DIR --seed S --report OUT.json [--eval-fraction 0.5]
+              [--base {bm25,hybrid-minilm}] [--careless-share P]
 
 ``convert`` prints the counts as one JSON line. ``eval`` indexes the corpus, searches every
 judged query of the split one at a time (timing each search), and prints as its last line one
@@ -32,6 +34,10 @@ both print their counts as one JSON line. ``export`` compiles the store's feedba
 after ``--after-seq``) and writes one of the formats of :mod:`aitl.export` (trl-preference,
 trl-kto, openai-dpo, sentence-transformers, flagembedding, beir-qrels: a folder, trec-run);
 ``--data`` supplies the document texts; it prints the counts as one JSON line.
+``learn`` runs the offline lift experiment of :mod:`aitl.learn` (split the judged queries into a
+feedback and an evaluation part, serve + annotate the feedback part, train encoder + ranker,
+evaluate base vs trained on the held-out part with paired bootstrap intervals); it prints a table
+and writes the report as JSON to ``--report``.
 Progress bars go to stderr (``--quiet`` turns them off). Errors print one line to stderr and
 exit with status 2.
 """
@@ -159,6 +165,26 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("--split", default="test", help="qrels split name of beir-qrels (default test)")
     ex.add_argument("--keep-ties", action="store_true",
                     help="preference ties become two half-weight pairs (default: dropped)")
+
+    le = sub.add_parser("learn", help="offline lift experiment: learn from simulated feedback",
+                        description="Split the judged queries of the test qrels into a feedback "
+                        "and an evaluation part (whole groups of groups.tsv on one side when "
+                        "present, at random otherwise), serve the feedback part with the base "
+                        "system, let the simulated agents annotate it, train the encoder and the "
+                        "reranker, and evaluate base vs trained on the held-out part (recall@75, "
+                        "precision@8, nDCG@10, MRR@10, paired bootstrap 95%% intervals of the "
+                        "difference). Prints a table; writes the report as JSON.")
+    le.add_argument("--data", required=True, metavar="BEIR_DIR", help="BEIR folder")
+    le.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    le.add_argument("--report", required=True, metavar="OUT.json", help="JSON report to write")
+    le.add_argument("--eval-fraction", type=float, default=0.5, metavar="F",
+                    help="share of the queries (groups) held out for evaluation (default 0.5)")
+    le.add_argument("--base", choices=["bm25", "hybrid-minilm"], default="bm25",
+                    help="base system serving the feedback and compared against (default bm25; "
+                    "hybrid-minilm is not implemented yet)")
+    le.add_argument("--careless-share", type=float, default=None, metavar="P",
+                    help="share of careless agents (random labels) (default 0)")
+    le.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     return p
 
 
@@ -394,6 +420,36 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _learn(args: argparse.Namespace) -> int:
+    import os
+
+    import aitl
+    from . import learn
+    from .sim import SimConfig
+
+    if not os.path.isdir(args.data):
+        raise aitl.IoError(f"learn: --data folder not found (got {args.data}, expected a BEIR "
+                           "folder with corpus.jsonl, queries.jsonl, qrels/test.tsv)")
+    cfg = SimConfig(careless_share=args.careless_share) if args.careless_share is not None else None
+    rep = learn.run_lift_experiment(args.data, seed=args.seed, eval_fraction=args.eval_fraction,
+                                    base=args.base, sim_config=cfg, progress=not args.quiet)
+    with open(args.report, "w", encoding="utf-8") as f:
+        json.dump(rep, f, indent=1)
+        f.write("\n")
+    q = rep["queries"]
+    print(f"feedback queries {q['feedback']}, eval queries {q['eval']}, "
+          f"annotations {rep['annotations']}, {rep['timings']['total']:.1f} s")
+    print(f"{'metric':<12} {'base':>7} {'trained':>8} {'gain':>8}  95% CI (trained - base)")
+    for m in learn.METRICS:
+        g = rep["relative_gain"][m]
+        gain = f"{100 * g:+.1f}%" if g is not None else "n/a"
+        lo, hi = rep["ci95"][m]
+        print(f"{m:<12} {rep['base'][m]:>7.4f} {rep['trained'][m]:>8.4f} {gain:>8}  "
+              f"[{lo:+.4f}, {hi:+.4f}]")
+    print(f"report: {args.report}", flush=True)
+    return 0
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line; returns the exit status (0 ok, 2 usage or data error)."""
     args = _parser().parse_args(argv)
@@ -402,7 +458,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
         try:
             commands = {"convert": _convert, "eval": _eval, "simulate": _simulate,
-                        "store": _store, "export": _export}
+                        "store": _store, "export": _export, "learn": _learn}
             return commands[args.command](args)
         except (aitl.AitlError, OSError, ImportError) as e:
             print(f"aitl {args.command}: error: {e}", file=sys.stderr)
