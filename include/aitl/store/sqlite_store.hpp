@@ -481,8 +481,9 @@ private:
         }
     }
 
-    // Inserts under `id`, or when it is empty under a fresh random id: a collision (64 random
-    // bits, unlikely but checked) fails the insert on the UNIQUE index and another id is drawn.
+    // Inserts under `id`, or when it is empty under a fresh id: a collision (same millisecond and
+    // the same 20 random bits, unlikely but checked) fails the insert on the UNIQUE index and
+    // another id is drawn.
     template <class Insert>
     std::string insert_with_id(const std::string& id, const char* prefix, Insert insert) {
         if (!id.empty()) {
