@@ -1,6 +1,10 @@
 #pragma once
 // One bind_<family>() per component family, each in its own bind_<family>.cpp.
+#include <cstddef>
+#include <string>
+
 #include <pybind11/pybind11.h>
+#include <pybind11/typing.h>
 
 namespace aitl {
 struct impression;
@@ -26,4 +30,19 @@ annotation annotation_from_py(py::handle h);
 // The JSON form as a dict.
 py::object to_py_dict(const impression& i);
 py::object to_py_dict(const annotation& a);
+
+// A dict typed for the stubs (dict[str, Any]).
+using dict_t = py::typing::Dict<py::str, py::object>;
+inline dict_t as_dict_t(py::object o) { return py::reinterpret_steal<dict_t>(o.release()); }
+
+// repr() of a string cut to `max` bytes (at a UTF-8 boundary) with "..." when longer.
+inline std::string repr_str(const std::string& s, std::size_t max = 40) {
+    std::string cut = s;
+    if (cut.size() > max) {
+        std::size_t n = max;
+        while (n > 0 && (static_cast<unsigned char>(cut[n]) & 0xC0) == 0x80) --n;
+        cut = cut.substr(0, n) + "...";
+    }
+    return py::repr(py::str(cut)).cast<std::string>();
+}
 }  // namespace aitl::python
