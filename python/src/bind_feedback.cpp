@@ -29,19 +29,8 @@ namespace {
 
 using namespace pybind11::literals;
 using nlohmann::json;
-using dict_t = py::typing::Dict<py::str, py::object>;
 
-dict_t as_dict_t(py::object o) { return py::reinterpret_steal<dict_t>(o.release()); }
-
-std::string repr_of(const std::string& s, std::size_t max = 60) {
-    std::string cut = s;
-    if (cut.size() > max) {
-        std::size_t n = max;
-        while (n > 0 && (static_cast<unsigned char>(cut[n]) & 0xC0) == 0x80) --n;
-        cut = cut.substr(0, n) + "...";
-    }
-    return py::repr(py::str(cut)).cast<std::string>();
-}
+std::string repr_of(const std::string& s) { return repr_str(s, 60); }
 
 std::string repr_of(double x) { return py::repr(py::float_(x)).cast<std::string>(); }
 

@@ -18,17 +18,6 @@ namespace {
 
 using namespace pybind11::literals;
 
-// repr() of a string cut to `max` bytes (at a UTF-8 boundary) with "..." when longer.
-std::string repr_str(const std::string& s, std::size_t max = 40) {
-    std::string cut = s;
-    if (cut.size() > max) {
-        std::size_t n = max;
-        while (n > 0 && (static_cast<unsigned char>(cut[n]) & 0xC0) == 0x80) --n;
-        cut = cut.substr(0, n) + "...";
-    }
-    return py::repr(py::str(cut)).cast<std::string>();
-}
-
 nlohmann::json metadata_arg(const py::object& m, const char* where) {
     if (m.is_none()) return nlohmann::json::object();
     if (!py::isinstance<py::dict>(m))

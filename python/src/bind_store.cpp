@@ -31,11 +31,8 @@ namespace {
 
 using namespace pybind11::literals;
 using nlohmann::json;
-using dict_t = py::typing::Dict<py::str, py::object>;
 template <class T>
 using records_t = std::variant<std::vector<T>, py::typing::List<dict_t>>;  // objects, or dicts (as_dict)
-
-dict_t as_dict_t(py::object o) { return py::reinterpret_steal<dict_t>(o.release()); }
 
 class py_store {
 public:

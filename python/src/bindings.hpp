@@ -1,9 +1,12 @@
 #pragma once
 // One bind_<family>() per component family, each in its own bind_<family>.cpp.
-#include <pybind11/pybind11.h>
-
+#include <cstddef>
 #include <memory>
 #include <mutex>
+#include <string>
+
+#include <pybind11/pybind11.h>
+#include <pybind11/typing.h>
 
 namespace aitl {
 struct impression;
@@ -38,4 +41,19 @@ py::object to_py_dict(const annotation& a);
 // The store of a SqliteStore object (defined in bind_store.cpp): TypeError for anything else,
 // StateError when it is closed.
 std::shared_ptr<basic_sqlite_store<std::mutex>> store_from_py(py::handle h, const char* where);
+
+// A dict typed for the stubs (dict[str, Any]).
+using dict_t = py::typing::Dict<py::str, py::object>;
+inline dict_t as_dict_t(py::object o) { return py::reinterpret_steal<dict_t>(o.release()); }
+
+// repr() of a string cut to `max` bytes (at a UTF-8 boundary) with "..." when longer.
+inline std::string repr_str(const std::string& s, std::size_t max = 40) {
+    std::string cut = s;
+    if (cut.size() > max) {
+        std::size_t n = max;
+        while (n > 0 && (static_cast<unsigned char>(cut[n]) & 0xC0) == 0x80) --n;
+        cut = cut.substr(0, n) + "...";
+    }
+    return py::repr(py::str(cut)).cast<std::string>();
+}
 }  // namespace aitl::python

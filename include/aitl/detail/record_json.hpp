@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../error.hpp"
+#include "config_json.hpp"
 
 namespace aitl {
 namespace detail {
@@ -37,16 +38,8 @@ inline void record_check_object(const nlohmann::json& j, std::string_view where,
 
 inline void record_check_keys(const nlohmann::json& j, std::string_view where, std::string_view prefix,
                               std::initializer_list<const char*> keys) {
-    for (auto it = j.begin(); it != j.end(); ++it) {
-        bool known = false;
-        for (const char* k : keys) known = known || it.key() == k;
-        if (!known) {
-            std::string list;
-            for (const char* k : keys) list += (list.empty() ? "" : ", ") + std::string(k);
-            record_field_error(where, field_path(prefix, it.key()),
-                               "unknown key (expected one of " + list + ")");
-        }
-    }
+    if (const std::string* key = find_unknown_key(j, keys))
+        record_field_error(where, field_path(prefix, *key), "unknown key (expected one of " + key_list(keys) + ")");
 }
 
 template <class T>

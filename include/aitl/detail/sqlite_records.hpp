@@ -235,31 +235,6 @@ inline std::int64_t insert_annotation(sqlite_db& db, const annotation& a, std::s
     return s;
 }
 
-// What validate(annotation, impression) needs of a stored impression: id, the number of
-// replies (their text is not loaded) and, when `with_shown`, the shown candidates.
-inline std::optional<impression> load_impression_outline(sqlite_db& db, std::string_view id, bool with_shown) {
-    impression imp;
-    std::int64_t seq = 0;
-    {
-        static const std::string sql = "SELECT seq, n_replies FROM impressions WHERE id = ?";
-        auto st = db.prepare(sql);
-        st.bind_static(1, id);
-        if (!st.step()) return std::nullopt;
-        seq = st.int64(0);
-        imp.replies.resize(static_cast<std::size_t>(st.int64(1)));
-    }
-    imp.id = std::string(id);
-    imp.seq = seq;
-    if (with_shown) {
-        static const std::string sql =
-            "SELECT rank, doc_id, score FROM impression_candidates WHERE impression_seq = ? AND stage = 1 ORDER BY rank";
-        auto st = db.prepare(sql);
-        st.bind(1, seq);
-        while (st.step()) imp.shown.push_back({st.str(1), static_cast<std::uint32_t>(st.int64(0)), st.real(2)});
-    }
-    return imp;
-}
-
 // What validate(annotation, impression) reads of an impression besides its id: the number of
 // replies and the shown doc ids (rank order).
 struct impression_outline {
@@ -283,6 +258,28 @@ struct impression_outline {
 inline void validate_against_outline(const annotation& a, const std::string& id, const impression_outline& o) {
     validate_against_impression(a, id, o.n_replies, o.shown.size(),
                                 [&o](std::string_view doc_id) { return o.is_shown(doc_id); });
+}
+
+// Inserts a record under `id`, or when it is empty under `new_id(prefix)`: a collision of a fresh
+// id fails the insert on the UNIQUE index (`*taken` set, nothing written) and another id is drawn.
+// `insert(id, taken)` writes the record and returns its seq. @returns The id stored.
+template <class NewId, class Insert>
+std::string insert_with_id(const std::string& id, const char* prefix, NewId&& new_id, Insert&& insert,
+                           std::int64_t* seq = nullptr) {
+    if (!id.empty()) {
+        std::int64_t s = insert(id, nullptr);
+        if (seq) *seq = s;
+        return id;
+    }
+    for (;;) {
+        std::string fresh = new_id(prefix);
+        bool taken = false;
+        std::int64_t s = insert(fresh, &taken);
+        if (!taken) {
+            if (seq) *seq = s;
+            return fresh;
+        }
+    }
 }
 
 // The outline of the stored impression `id` (nullopt when it is not stored).

@@ -149,14 +149,6 @@ inline store_jsonl_records read_store_jsonl(const std::string& path) {
 // table's current largest seq; errors are parse_errors naming the record's line.
 template <class NewId>
 void import_store_records(sqlite_db& db, const store_jsonl_records& recs, const std::string& path, NewId new_id) {
-    auto unique_id = [&](const char* prefix, const char* table) {
-        for (;;) {
-            std::string id = new_id(prefix);
-            auto st = db.prepare(std::string("SELECT 1 FROM ") + table + " WHERE id = ?");
-            st.bind_static(1, id);
-            if (!st.step()) return id;
-        }
-    };
     auto check_seq = [&](std::int64_t seq, std::int64_t max_seq, std::size_t ln) {
         if (seq != 0 && seq <= max_seq)
             throw parse_error(path, ln, "seq",
@@ -170,7 +162,10 @@ void import_store_records(sqlite_db& db, const store_jsonl_records& recs, const 
         const std::size_t ln = recs.impression_lines[i];
         check_seq(imp.seq, max_seq, ln);
         try {
-            max_seq = insert_impression(db, imp, imp.id.empty() ? unique_id("imp-", "impressions") : imp.id, imp.seq);
+            insert_with_id(
+                imp.id, "imp-", new_id,
+                [&](const std::string& id, bool* taken) { return insert_impression(db, imp, id, imp.seq, taken); },
+                &max_seq);
         } catch (const config_error& e) {
             throw parse_error(path, ln, message_field(e.what()), e.what());
         }
@@ -181,13 +176,17 @@ void import_store_records(sqlite_db& db, const store_jsonl_records& recs, const 
         const std::size_t ln = recs.annotation_lines[i];
         check_seq(a.seq, max_seq, ln);
         try {
-            auto imp = load_impression_outline(db, a.impression_id, std::holds_alternative<knowledge_relevance>(a.body));
-            if (!imp)
+            // validate(a) ran when the line was read; here the checks against the impression.
+            auto outline = read_impression_outline(db, a.impression_id);
+            if (!outline)
                 throw parse_error(path, ln, "impression_id",
                                   "sqlite_store::import_jsonl: unknown impression (got '" + a.impression_id +
                                       "', expected an impression stored or in the file)");
-            validate(a, *imp);
-            max_seq = insert_annotation(db, a, a.id.empty() ? unique_id("ann-", "annotations") : a.id, a.seq);
+            validate_against_outline(a, a.impression_id, *outline);
+            insert_with_id(
+                a.id, "ann-", new_id,
+                [&](const std::string& id, bool* taken) { return insert_annotation(db, a, id, a.seq, taken); },
+                &max_seq);
         } catch (const config_error& e) {
             throw parse_error(path, ln, message_field(e.what()), e.what());
         }

@@ -481,20 +481,10 @@ private:
         }
     }
 
-    // Inserts under `id`, or when it is empty under a fresh random id: a collision (64 random
-    // bits, unlikely but checked) fails the insert on the UNIQUE index and another id is drawn.
     template <class Insert>
     std::string insert_with_id(const std::string& id, const char* prefix, Insert insert) {
-        if (!id.empty()) {
-            insert(id, nullptr);
-            return id;
-        }
-        for (;;) {
-            std::string fresh = new_id(prefix);
-            bool taken = false;
-            insert(fresh, &taken);
-            if (!taken) return fresh;
-        }
+        // Fresh ids: 11 hex digits of time + 5 random; a collision is retried (detail::insert_with_id).
+        return detail::insert_with_id(id, prefix, [this](const char* p) { return new_id(p); }, insert);
     }
 
     // Writes a group of requests in one transaction; each request's outcome lands in it.
