@@ -385,6 +385,13 @@ def main(argv=None) -> int:
         if "reranker" not in skip:
             results["reranker"] = reranker_benchmark(ds, rex, text, rl, args.seed, ranker_epochs)
     results["machine"]["loadavg_at_end"] = list(os.getloadavg())
+    # a skipped part keeps its previous result (so the two parts can be rerun separately)
+    if skip and Path(args.out).is_file():
+        with open(args.out) as f:
+            old = json.load(f)
+        for part in skip & {"encoder", "reranker"}:
+            if part in old:
+                results[part] = old[part]
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(results, f, indent=2)
