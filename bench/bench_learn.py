@@ -11,20 +11,27 @@ with ``aitl.compile_retrieval`` / ``aitl.compile_rerank``.
    against the same model and loss in PyTorch: sparse n-gram features (``HashedEncoder.features``,
    computed before the clock starts, which favours PyTorch) -> ``embedding_bag`` (sum,
    per-sample weights, sparse gradient) -> L2 normalisation -> cosine / tau, InfoNCE with the
-   same masking of known positives, ``torch.optim.SparseAdam`` (the lazy Adam aitl uses), same
-   initial projection, same epochs, no validation. Torch runs with 1 thread (aitl's trainer is
-   single-threaded) and with 2 threads. Reported: pairs/s (pairs x epochs / wall time; aitl's
-   time includes featurising the texts), last-epoch mean training loss, and the loss of each
-   final model evaluated by the same function (``EncoderTrainer.loss``).
-2. Reranker: ``aitl.FeatureRanker`` (linear LambdaRank on NDCG@8, 30 epochs, one thread)
-   against ``xgboost.XGBRanker(objective="rank:pairwise")`` on the same feature matrices
+   same masking of known positives, ``torch.optim.SparseAdam`` (the lazy Adam aitl uses: same
+   update, bias correction of the global step, eps after the square root), same initial
+   projection, same epochs, no validation, and the same batches and hard-negative draws as aitl
+   (aitl's mt19937_64 shuffle and draws replayed in Python before the clock starts: with
+   independent draws, seeds 0-4, the final-model loss of either system spans 0.051-0.059, ±7%
+   around the mean, so a single-seed comparison cannot resolve ±5%; see ``seed_spread``); the per-step label masks and embedding-bag inputs are also built before
+   the clock starts. Torch runs with 1 thread (aitl's trainer is single-threaded) and with 2
+   threads. Reported: pairs/s (pairs x epochs / wall time; aitl's time includes featurising the
+   texts), last-epoch mean training loss, and the loss of each final model evaluated by the
+   same function (``EncoderTrainer.loss``).
+2. Reranker: ``aitl.FeatureRanker`` (linear LambdaRank on NDCG@8, 30 epochs, one thread; and
+   ``model="trees"``, LambdaMART gradient-boosted trees with the library's default tree settings,
+   one thread) against ``xgboost.XGBRanker(objective="rank:pairwise")`` at 1 and 2 threads, with
+   XGBoost's defaults (100 trees, depth 6) and with the aitl tree model's shape, on the same feature matrices
    (``FeatureRanker.features``; feedback statistics off so that the matrices do not depend on
    the fitted model) and the same lists (BM25 top-100 + the judged documents per impression),
    split by case hash into train (70%) / held-out (30%); the encoder behind the dense feature is
    trained on the training cases' pairs only, and the training lists' dense column holds
    2-fold out-of-fold scores (``RankingList.dense`` for aitl, the same values written into
    XGBoost's matrix), as ``aitl.learn`` trains its ranker. Reported: fit time and held-out
-   nDCG@10 (gain 2^grade - 1, our own computation for both).
+   nDCG@10 (gain 2^grade - 1, our own computation for both); fit times are the best of 3.
 
 Writes bench/results/learn.json and prints a markdown table.
 
@@ -92,6 +99,74 @@ def bench_aitl_encoder(pairs, epochs: int, seed: int):
             "final_model_loss": final, "threads": 1}
 
 
+class MT19937_64:
+    """std::mt19937_64 (seeded with one integer), to replay aitl's draws."""
+
+    def __init__(self, seed: int):
+        mt = [seed & 0xFFFFFFFFFFFFFFFF]
+        for i in range(1, 312):
+            mt.append((6364136223846793005 * (mt[-1] ^ (mt[-1] >> 62)) + i) & 0xFFFFFFFFFFFFFFFF)
+        self.mt, self.i = mt, 312
+
+    def __call__(self) -> int:
+        mt = self.mt
+        if self.i >= 312:
+            for k in range(312):
+                x = (mt[k] & 0xFFFFFFFF80000000) | (mt[(k + 1) % 312] & 0x7FFFFFFF)
+                mt[k] = mt[(k + 156) % 312] ^ (x >> 1) ^ (0xB5026F5AA96619E9 if x & 1 else 0)
+            self.i = 0
+        y = mt[self.i]
+        self.i += 1
+        y ^= (y >> 29) & 0x5555555555555555
+        y ^= (y << 17) & 0x71D67FFFEDA60000
+        y ^= (y << 37) & 0xFFF7EEE000000000
+        return (y ^ (y >> 43)) & 0xFFFFFFFFFFFFFFFF
+
+    def index(self, n: int) -> int:
+        """aitl::detail::uniform_index: uniform in [0, n) by rejection."""
+        top = 0xFFFFFFFFFFFFFFFF
+        limit = top - top % n
+        while True:
+            x = self()
+            if x < limit:
+                return x % n
+
+
+def aitl_schedule(data: "TorchData", epochs: int, seed: int, batch: int, hard: int):
+    """The batches and hard negatives aitl's encoder_trainer draws: per epoch a Fisher-Yates
+    shuffle of the (carried-over) order, then per step each example's negatives. Returns per
+    epoch and step (examples, query bags, candidate bags, mask of known positives): all that does
+    not depend on the model, computed before torch's clock starts."""
+    rng = MT19937_64(seed)
+    order = list(range(len(data.q)))
+    out = []
+    for _epoch in range(epochs):
+        for i in range(len(order), 1, -1):
+            j = rng.index(i)
+            order[i - 1], order[j] = order[j], order[i - 1]
+        steps = []
+        for b in range(0, len(order), batch):
+            bi = order[b:b + batch]
+            ct = [int(data.p[i]) for i in bi]
+            for i in bi:
+                ns = data.neg[i]
+                idx = list(range(len(ns)))
+                for j in range(min(hard, len(ns))):
+                    k = j + rng.index(len(idx) - j)
+                    idx[j], idx[k] = idx[k], idx[j]
+                    ct.append(ns[idx[j]])
+            # mask: other candidates that are this query's known positives (or the same text)
+            mask = np.zeros((len(bi), len(ct)), dtype=bool)
+            for r, i in enumerate(bi):
+                pos = data.positives_of[int(data.q[i])]
+                for c in range(len(ct)):
+                    if c != r and (ct[c] == ct[r] or ct[c] in pos):
+                        mask[r, c] = True
+            steps.append((np.array(bi), data.bag(data.q[bi]), data.bag(ct), mask))
+        out.append(steps)
+    return out
+
+
 class TorchData:
     """Texts deduplicated and featurised once (CSR), examples as text indices."""
 
@@ -139,41 +214,24 @@ def bench_torch_encoder(enc0_projection, pairs, data: "TorchData", epochs: int, 
 
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
+    schedule = aitl_schedule(data, epochs, seed, batch, hard)
     emb = torch.nn.EmbeddingBag.from_pretrained(torch.from_numpy(enc0_projection.copy()), freeze=False,
                                                 mode="sum", sparse=True)
     opt = torch.optim.SparseAdam(emb.parameters(), lr=lr, betas=(0.9, 0.999), eps=1e-8)
 
-    def encode(texts):
-        i, o, v = data.bag(texts)
+    def encode(bag):
+        i, o, v = bag
         x = emb(torch.from_numpy(i), torch.from_numpy(o), per_sample_weights=torch.from_numpy(v))
         return F.normalize(x, dim=1, eps=1e-12)
 
     n = len(data.q)
     losses = []
     t0 = time.perf_counter()
-    for _epoch in range(epochs):
-        order = rng.permutation(n)
+    for epoch_steps in schedule:
         lsum, steps = 0.0, 0
-        for b in range(0, n, batch):
-            bi = order[b:b + batch]
-            qt = data.q[bi]
-            ct = list(data.p[bi])
-            for i in bi:
-                ns = data.neg[i]
-                if ns:
-                    take = min(hard, len(ns))
-                    ct.extend(ns[j] for j in rng.choice(len(ns), size=take, replace=False))
-            ct = np.array(ct)
+        for bi, qbag, cbag, mask in epoch_steps:
             m = len(bi)
-            # mask: other candidates that are this query's known positives (or the same text)
-            mask = np.zeros((m, len(ct)), dtype=bool)
-            for r in range(m):
-                pos = data.positives_of[int(qt[r])]
-                for c in range(len(ct)):
-                    if c != r and (ct[c] == ct[r] or int(ct[c]) in pos):
-                        mask[r, c] = True
-            qv, cv = encode(qt), encode(ct)
+            qv, cv = encode(qbag), encode(cbag)
             logits = (qv @ cv.T) / tau
             logits = logits.masked_fill(torch.from_numpy(mask), float("-inf"))
             w = torch.from_numpy(data.w[bi])
@@ -227,6 +285,13 @@ def encoder_benchmark(pairs, epochs: int, seed: int, repeats: int = 3):
         r["aitl_speedup"] = a["pairs_per_s"] / r["pairs_per_s"]
         r["loss_rel_diff"] = a["last_epoch_loss"] / r["last_epoch_loss"] - 1.0
         r["final_model_loss_rel_diff"] = a["final_model_loss"] / r["final_model_loss"] - 1.0
+    # the noise scale of the final loss: the same trainer with other draws (seeds)
+    seeds = list(range(seed, seed + 5))
+    spread = [aitl.EncoderTrainer(dict(ENC, epochs=epochs, seed=s)).loss(
+        aitl.train_encoder(aitl.HashedEncoder(dim=256, seed=0), pairs, None, dict(ENC, epochs=epochs, seed=s))[0], pairs)
+        for s in seeds]
+    out["seed_spread"] = {"seeds": seeds, "aitl_final_model_loss": spread,
+                          "min": min(spread), "max": max(spread), "mean": float(np.mean(spread))}
     return out
 
 
@@ -245,7 +310,7 @@ def ndcg_at(scores, grades, k=10):
 
 
 def reranker_benchmark(ds, rex, text, rl, seed: int, ranker_epochs: int, depth: int = 100,
-                       ranker_overrides=None, xgb_threads=(1, 2)):
+                       ranker_overrides=None, xgb_threads=(1, 2), repeats: int = 3):
     import aitl
     import xgboost as xgb
     from aitl import learn
@@ -286,7 +351,7 @@ def reranker_benchmark(ds, rex, text, rl, seed: int, ranker_epochs: int, depth: 
                 oof[i] = [(h.id, float(D[row[h.id]] @ qv)) if h.id in row else (h.id, 0.0) for h in c]
     dense_col = list(aitl.FeatureRanker.feature_names()).index("dense")
 
-    cfg = dict(epochs=ranker_epochs, learning_rate=0.05, ndcg_k=8, deep_pair_weight=0.01, patience=0,
+    cfg = dict(model="linear", epochs=ranker_epochs, learning_rate=0.05, ndcg_k=8, deep_pair_weight=0.01, patience=0,
                seed=seed, learn_feedback=False)
     cfg.update(ranker_overrides or {})
     ranker = aitl.FeatureRanker(ds.kb, **cfg)
@@ -305,28 +370,47 @@ def reranker_benchmark(ds, rex, text, rl, seed: int, ranker_epochs: int, depth: 
            "features": list(aitl.FeatureRanker.feature_names()), "feature_extraction_s": feat_s,
            "xgboost_version": xgb.__version__}
     rlists = [aitl.RankingList(q, c, list(lab.items()), wt, oof[i]) for i, (_, q, c, lab, wt) in enumerate(train)]
-    print(f"[bench_learn] reranker: aitl FeatureRanker on {len(train)} lists ...", file=sys.stderr, flush=True)
-    t = time.perf_counter()
-    ranker.fit(rlists, None)
-    fit_s = time.perf_counter() - t
-    nd = [ndcg_at(ranker.score(q, c), yy) for (_, q, c, _, _), yy in zip(test, yt)]
-    nd_train = [ndcg_at(ranker.score(q, c), yy) for (_, q, c, _, _), yy in zip(train, y)]  # serving dense
-    out["aitl"] = {"fit_s": fit_s, "fit_includes_feature_extraction": True, "ndcg@10": float(np.mean(nd)),
-                   "train_ndcg@10": float(np.mean(nd_train)), "threads": 1, "config": cfg}
+    # the tree model with the library's default tree settings (FeatureRanker's default model)
+    tcfg = dict(model="trees", ndcg_k=8, deep_pair_weight=0.01, patience=0, seed=seed, learn_feedback=False)
+    for key, c in (("aitl", cfg), ("aitl_trees", tcfg)):
+        print(f"[bench_learn] reranker: aitl FeatureRanker {c['model']} on {len(train)} lists ...", file=sys.stderr, flush=True)
+        times = []
+        for _ in range(max(1, repeats)):  # best of `repeats` fits: the 2-core machine is shared and noisy
+            ranker = aitl.FeatureRanker(ds.kb, **c)
+            ranker.set_encoder(enc)
+            t = time.perf_counter()
+            ranker.fit(rlists, None)
+            times.append(time.perf_counter() - t)
+        nd = [ndcg_at(ranker.score(q, cc), yy) for (_, q, cc, _, _), yy in zip(test, yt)]
+        nd_train = [ndcg_at(ranker.score(q, cc), yy) for (_, q, cc, _, _), yy in zip(train, y)]  # serving dense
+        out[key] = {"fit_s": min(times), "all_fit_s": times, "fit_includes_feature_extraction": True,
+                    "ndcg@10": float(np.mean(nd)), "train_ndcg@10": float(np.mean(nd_train)), "threads": 1,
+                    "config": dict(ranker.config) if key == "aitl_trees" else c}
+    tree_cfg = out["aitl_trees"]["config"]["trees"]
     out["first_stage_bm25"] = {"ndcg@10": float(np.mean([ndcg_at([h.score for h in c], yy)
                                                           for (_, _, c, _, _), yy in zip(test, yt)]))}
     Xa, ya = np.vstack(X), np.concatenate(y)
     group = np.array([len(v) for v in y])
     Xta = np.vstack(Xt)
+    # XGBoost twice: its defaults (100 trees, depth 6, eta 0.3, 256 bins) and the aitl tree model's
+    # shape (same rounds, shrinkage, depth, leaf limit grown loss-guided, bins)
+    xgb_params = {"": dict(n_estimators=100),
+                  "_matched": dict(n_estimators=tree_cfg["rounds"], learning_rate=tree_cfg["learning_rate"],
+                                   max_depth=tree_cfg["max_depth"], max_leaves=tree_cfg["max_leaves"],
+                                   grow_policy="lossguide", max_bin=tree_cfg["max_bins"])}
     for threads in xgb_threads:
-        for n_est in (100,):
-            print(f"[bench_learn] reranker: XGBRanker rank:pairwise, {threads} thread(s) ...",
+        for suffix, params in xgb_params.items():
+            n_est = params["n_estimators"]
+            print(f"[bench_learn] reranker: XGBRanker rank:pairwise{suffix}, {threads} thread(s) ...",
                   file=sys.stderr, flush=True)
-            model = xgb.XGBRanker(objective="rank:pairwise", n_estimators=n_est, tree_method="hist",
-                                  n_jobs=threads, random_state=seed)
-            t = time.perf_counter()
-            model.fit(Xa, ya, group=group, sample_weight=w)
-            fs = time.perf_counter() - t
+            times = []
+            for _ in range(max(1, repeats)):
+                model = xgb.XGBRanker(objective="rank:pairwise", tree_method="hist", n_jobs=threads,
+                                      random_state=seed, **params)
+                t = time.perf_counter()
+                model.fit(Xa, ya, group=group, sample_weight=w)
+                times.append(time.perf_counter() - t)
+            fs = min(times)
             pred = model.predict(Xta)
             nd, i = [], 0
             for yy in yt:
@@ -337,12 +421,15 @@ def reranker_benchmark(ds, rex, text, rl, seed: int, ranker_epochs: int, depth: 
             for yy in y:
                 ndt.append(ndcg_at(ptr[i:i + len(yy)], yy))
                 i += len(yy)
-            out[f"xgboost_{threads}t"] = {"fit_s": fs, "ndcg@10": float(np.mean(nd)),
-                                          "train_ndcg@10": float(np.mean(ndt)), "threads": threads,
-                                          "n_estimators": n_est, "params": {"tree_method": "hist"}}
-    for k in (f"xgboost_{t}t" for t in xgb_threads):
-        out[k]["aitl_ndcg_minus"] = out["aitl"]["ndcg@10"] - out[k]["ndcg@10"]
-        out[k]["aitl_time_ratio"] = out["aitl"]["fit_s"] / out[k]["fit_s"]
+            out[f"xgboost{suffix}_{threads}t"] = {"fit_s": fs, "all_fit_s": times, "ndcg@10": float(np.mean(nd)),
+                                                  "train_ndcg@10": float(np.mean(ndt)), "threads": threads,
+                                                  "n_estimators": n_est, "params": dict(params, tree_method="hist")}
+    for k in (f"xgboost{sfx}_{t}t" for t in xgb_threads for sfx in xgb_params):
+        for a in ("aitl", "aitl_trees"):
+            pre = "aitl" if a == "aitl" else "aitl_trees"
+            out[k][f"{pre}_ndcg_minus"] = out[a]["ndcg@10"] - out[k]["ndcg@10"]
+            out[k][f"{pre}_time_ratio"] = out[a]["fit_s"] / out[k]["fit_s"]
+    out["repeats"] = repeats
     return out
 
 
@@ -415,6 +502,11 @@ def markdown(results) -> str:
             lines.append(f"| {name} | {r['threads']} | {r['pairs_per_s']:,.0f} | {r['seconds']:.2f} | "
                          f"{r['last_epoch_loss']:.4f} | {r['final_model_loss']:.4f} | "
                          f"{'%.1fx' % sp if sp else '-'} |")
+        sd = e.get("seed_spread")
+        if sd:
+            lines.append(f"\nBoth follow the same batches and negative draws; with other draws (seeds "
+                         f"{sd['seeds'][0]}-{sd['seeds'][-1]}) aitl's final-model loss ranges "
+                         f"{sd['min']:.4f}-{sd['max']:.4f} (mean {sd['mean']:.4f}).")
         lines.append("")
     r = results.get("reranker")
     if r:
@@ -424,8 +516,17 @@ def markdown(results) -> str:
                   "| system | threads | fit s | held-out nDCG@10 | train nDCG@10 |",
                   "|---|---:|---:|---:|---:|",
                   f"| BM25 order (no reranker) | - | - | {r['first_stage_bm25']['ndcg@10']:.4f} | - |"]
+        tc = r.get("aitl_trees", {}).get("config", {}).get("trees", {})
+        shape = (f"{tc.get('rounds')} trees, <= {tc.get('max_leaves')} leaves, depth <= {tc.get('max_depth')}, "
+                 f"eta {tc.get('learning_rate')}, {tc.get('max_bins')} bins") if tc else ""
         for k, name in (("aitl", "aitl FeatureRanker (LambdaRank, linear)"),
-                        ("xgboost_1t", "XGBRanker rank:pairwise"), ("xgboost_2t", "XGBRanker rank:pairwise")):
+                        ("aitl_trees", f"aitl FeatureRanker (LambdaMART trees: {shape})"),
+                        ("xgboost_1t", "XGBRanker rank:pairwise (defaults: 100 trees, depth 6, eta 0.3, 256 bins)"),
+                        ("xgboost_2t", "XGBRanker rank:pairwise (defaults: 100 trees, depth 6, eta 0.3, 256 bins)"),
+                        ("xgboost_matched_1t", f"XGBRanker rank:pairwise (aitl's tree shape: {shape}, lossguide)"),
+                        ("xgboost_matched_2t", f"XGBRanker rank:pairwise (aitl's tree shape: {shape}, lossguide)")):
+            if k not in r:
+                continue
             x = r[k]
             lines.append(f"| {name} | {x['threads']} | {x['fit_s']:.3f} | {x['ndcg@10']:.4f} | {x['train_ndcg@10']:.4f} |")
     return "\n".join(lines)

@@ -16,7 +16,8 @@
     aitl export FORMAT --store PATH --out FILE [--data BEIR_DIR] [--after-seq N]
               [--negatives N] [--fill {mine,drop}] [--k 100] [--split test] [--keep-ties]
     aitl learn --data BEIR_DIR --seed S --report OUT.json [--eval-fraction 0.5]
-              [--base {bm25,hybrid-minilm}] [--careless-share P]
+              [--base {bm25,hybrid-minilm}] [--encoder {hashed,minilm}] [--encoder-dir DIR]
+              [--careless-share P]
 
 ``convert`` prints the counts as one JSON line. ``eval`` indexes the corpus, searches every
 judged query of the split one at a time (timing each search), and prints as its last line one
@@ -37,7 +38,9 @@ trl-kto, openai-dpo, sentence-transformers, flagembedding, beir-qrels: a folder,
 ``learn`` runs the offline lift experiment of :mod:`aitl.learn` (split the judged queries into a
 feedback and an evaluation part, serve + annotate the feedback part, train encoder + ranker,
 evaluate base vs trained on the held-out part with paired bootstrap intervals); it prints a table
-and writes the report as JSON to ``--report``.
+and writes the report as JSON to ``--report``. ``--base hybrid-minilm`` serves and compares
+against RRF(BM25, zero-shot all-MiniLM-L6-v2) and fine-tunes MiniLM on the feedback (the
+``models`` extra); ``--encoder minilm`` does the latter over the BM25 base too.
 Progress bars go to stderr (``--quiet`` turns them off). Errors print one line to stderr and
 exit with status 2.
 """
@@ -180,8 +183,20 @@ def _parser() -> argparse.ArgumentParser:
     le.add_argument("--eval-fraction", type=float, default=0.5, metavar="F",
                     help="share of the queries (groups) held out for evaluation (default 0.5)")
     le.add_argument("--base", choices=["bm25", "hybrid-minilm"], default="bm25",
-                    help="base system serving the feedback and compared against (default bm25; "
-                    "hybrid-minilm is not implemented yet)")
+                    help="base system serving the feedback and compared against, no reranker: "
+                    "bm25 (default) or hybrid-minilm = RRF of BM25 and the zero-shot "
+                    "all-MiniLM-L6-v2 (needs the models extra; corpus embeddings cached in "
+                    "$AITL_CACHE_DIR or ~/.cache/aitl)")
+    le.add_argument("--encoder", choices=["hashed", "minilm"], default=None,
+                    help="encoder trainer: hashed (the C++ hashed n-gram encoder) or minilm "
+                    "(fine-tune all-MiniLM-L6-v2 with sentence-transformers, "
+                    "MultipleNegativesRankingLoss with the agents' hard negatives, then "
+                    "re-index; the hashed encoder is still trained for the ranker) "
+                    "(default: hashed with --base bm25, minilm with --base hybrid-minilm)")
+    le.add_argument("--encoder-dir", default=None, metavar="DIR",
+                    help="keep the fine-tuned MiniLM versions in DIR/minilm-<hash> and reuse one "
+                    "when base model, data, seed and settings are the same (default: a "
+                    "temporary folder)")
     le.add_argument("--careless-share", type=float, default=None, metavar="P",
                     help="share of careless agents (random labels) (default 0)")
     le.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
@@ -432,13 +447,16 @@ def _learn(args: argparse.Namespace) -> int:
                            "folder with corpus.jsonl, queries.jsonl, qrels/test.tsv)")
     cfg = SimConfig(careless_share=args.careless_share) if args.careless_share is not None else None
     rep = learn.run_lift_experiment(args.data, seed=args.seed, eval_fraction=args.eval_fraction,
-                                    base=args.base, sim_config=cfg, progress=not args.quiet)
+                                    base=args.base, sim_config=cfg, progress=not args.quiet,
+                                    encoder=args.encoder, encoder_dir=args.encoder_dir)
     with open(args.report, "w", encoding="utf-8") as f:
         json.dump(rep, f, indent=1)
         f.write("\n")
     q = rep["queries"]
-    print(f"feedback queries {q['feedback']}, eval queries {q['eval']}, "
-          f"annotations {rep['annotations']}, {rep['timings']['total']:.1f} s")
+    c = rep["config"]
+    print(f"base {c['base']}, encoder {c['encoder']}; feedback queries {q['feedback']}, "
+          f"eval queries {q['eval']}, annotations {rep['annotations']}, "
+          f"{rep['timings']['total']:.1f} s")
     print(f"{'metric':<12} {'base':>7} {'trained':>8} {'gain':>8}  95% CI (trained - base)")
     for m in learn.METRICS:
         g = rep["relative_gain"][m]

@@ -6,8 +6,9 @@ agent who handled the case would have left: knowledge relevance, missing knowled
 between the two replies and the adoption outcome. Ground truth comes from a BEIR dataset: the
 qrels (grade > 0 = relevant) and, when the dataset has them, the reference replies
 (``responses.jsonl``, e.g. from :func:`aitl.dstc11.convert`). :class:`BaseSystem` is a
-placeholder copilot that serves impressions (BM25 top-75, first 8 shown, two extractive
-replies); :func:`withhold` takes documents out of the served knowledge base to create gaps.
+placeholder copilot that serves impressions (BM25 top-75, or another first stage given as
+``retriever``; first 8 shown, two extractive replies); :func:`withhold` takes documents out of
+the served knowledge base to create gaps.
 
 >>> from aitl import beir, sim
 >>> ds = beir.load("examples/data/helpcentre")
@@ -746,13 +747,21 @@ class BaseSystem:
 
     :param kb: the corpus (:class:`aitl.KnowledgeBase` or iterable of documents).
     :param doc_ids: the ids to serve (e.g. from :func:`withhold`); ``None``: all.
+    :param retriever: the first stage instead of BM25 over the served KB: any object with
+        ``search(query, k)`` (and optionally ``search_batch(queries, k, threads)``) returning
+        ranked :class:`aitl.Hit` s, e.g. an :class:`aitl.HybridRetriever` of BM25 and a MiniLM
+        :class:`aitl.DenseRetriever` (what ``aitl learn --base hybrid-minilm`` serves with).
+        Hits outside the served KB are dropped. ``None``: BM25 (the default).
+    :param retriever_version: the impressions' ``models["retriever"]`` (default ``"bm25@0"``;
+        with a ``retriever``: its ``version`` attribute, else ``"custom@0"``).
 
     @note Thread safety: not thread-safe (serving advances a counter).
     """
 
     def __init__(self, kb: Any, *, doc_ids: Optional[Iterable[str]] = None, seed: int = 0,
                  k_retrieve: int = 75, k_show: int = 8, start_ms: int = EPOCH_MS,
-                 interval_ms: int = 60_000) -> None:
+                 interval_ms: int = 60_000, retriever: Any = None,
+                 retriever_version: Optional[str] = None) -> None:
         from ._core import BM25
 
         for name, v, lo in (("k_retrieve", k_retrieve, 1), ("k_show", k_show, 1),
@@ -770,9 +779,23 @@ class BaseSystem:
         self.start_ms, self.interval_ms = int(start_ms), int(interval_ms)
         self.served = 0
         self._text = {d.id: d.text for d in docs}
-        self._bm25 = BM25()
-        if docs:
-            self._bm25.add_documents(docs)
+        if retriever is not None and not callable(getattr(retriever, "search", None)):
+            raise ConfigError(f"BaseSystem: parameter 'retriever' has no search method (got "
+                              f"{type(retriever).__name__}, expected an object with "
+                              ".search(query, k))")
+        self._models = dict(MODELS)
+        if retriever is None:
+            self._retriever = BM25()
+            if docs:
+                self._retriever.add_documents(docs)
+            self._filter = False
+        else:
+            self._retriever = retriever
+            self._filter = keep is not None
+        self._models["retriever"] = (retriever_version if retriever_version is not None else
+                                     "bm25@0" if retriever is None else
+                                     str(getattr(retriever, "version", "custom@0")))
+        self.retriever = self._retriever
 
     def __len__(self) -> int:
         return len(self._text)
@@ -803,21 +826,27 @@ class BaseSystem:
                    for slot, (v, t) in enumerate(self.replies([c["doc_id"] for c in shown]))]
         return {"type": "impression", "id": imp_id, "case_id": case_id, "turn": 0,
                 "timestamp_ms": ts, "query": query, "context": [], "retrieved": retrieved,
-                "shown": shown, "replies": replies, "models": dict(MODELS)}
+                "shown": shown, "replies": replies, "models": dict(self._models)}
 
     def serve(self, case_id: str, query: str) -> Dict[str, Any]:
         """Retrieve, show and reply for one case: the impression dict (JSON form)."""
-        hits = self._bm25.search(query, self.k_retrieve) if self._text and query.strip() else []
-        return self._impression(case_id, query, hits)
+        hits = (self._retriever.search(query, self.k_retrieve)
+                if self._text and query.strip() else [])
+        return self._impression(case_id, query, self._served(hits))
+
+    def _served(self, hits: Sequence[Any]) -> List[Any]:
+        return [h for h in hits if h.id in self._text] if self._filter else list(hits)
 
     def serve_many(self, cases: Iterable[Tuple[str, str]],
                    threads: int = 0) -> List[Dict[str, Any]]:
         """``serve`` for (case id, query) pairs, searching them as one parallel batch."""
         cases = list(cases)
         if self._text:
-            hits = self._bm25.search_batch([q if q.strip() else "-" for _, q in cases],
-                                           self.k_retrieve, threads)
+            queries = [q if q.strip() else "-" for _, q in cases]
+            batch = getattr(self._retriever, "search_batch", None)
+            hits = (batch(queries, self.k_retrieve, threads) if callable(batch) else
+                    [self._retriever.search(q, self.k_retrieve) for q in queries])
         else:
             hits = [[] for _ in cases]
-        return [self._impression(cid, q, h if q.strip() else [])
+        return [self._impression(cid, q, self._served(h) if q.strip() else [])
                 for (cid, q), h in zip(cases, hits)]

@@ -268,10 +268,12 @@ void bind_learn(py::module_& m) {
 
     py::class_<feature_ranker>(
         m, "FeatureRanker",
-        "Learned reranker: a linear model over query-document features (feature_names()) trained with "
-        "LambdaRank on NDCG@k. Settings as a dict and/or keywords (epochs, learning_rate, ndcg_k, "
-        "deep_pair_weight, deep_pair_per_dcg, l2, patience, min_delta, learn_feedback, leave_one_out, beta1, beta2, epsilon, "
-        "seed, features).")
+        "Learned reranker over query-document features (feature_names()) trained with LambdaRank on NDCG@k: "
+        "model='trees' (gradient-boosted trees, LambdaMART; settings in trees={rounds, learning_rate, max_depth, "
+        "max_leaves, min_child_weight, l2, min_split_gain, subsample, feature_subsample, max_bins}) or model='linear' "
+        "(epochs, learning_rate, l2, beta1, beta2, epsilon). Settings as a dict and/or keywords (model, trees, epochs, "
+        "learning_rate, ndcg_k, deep_pair_weight, deep_pair_per_dcg, l2, patience, min_delta, learn_feedback, "
+        "leave_one_out, beta1, beta2, epsilon, seed, features).")
         .def(py::init([](const knowledge_base& kb, const py::object& config, const py::kwargs& kwargs) {
                  auto c = config_arg<feature_ranker_config>(config, kwargs, "FeatureRanker");
                  py::gil_scoped_release release;

@@ -52,12 +52,13 @@ void bind_reward(py::module_& m) {
         "Bradley-Terry reward model: P(chosen > rejected) = sigmoid(w . (phi(chosen) - phi(rejected))) over "
         "standardised reply features (see feature_names()): length, overlap with the question and the "
         "conversation, grounding in the references, citation count and validity, relevance and rank of the cited "
-        "references, repetition, novel terms. A query's last line is the question, the lines before it the "
+        "references, repetition, novel terms, and the cited documents' relevance rate in relevance feedback "
+        "(set_document_relevance). A query's last line is the question, the lines before it the "
         "conversation; a reference may start with its '[doc_id]' marker so citations can be checked. Trained by "
         "Newton steps (deterministic: same data, same bytes).")
         .def(py::init([](const py::object& config) { return reward_model(config_arg(config)); }), "config"_a = py::none(),
              "config: dict of settings {'l2', 'epochs', 'tolerance', 'patience', 'min_delta', 'validation_fraction', "
-             "'seed', 'top_references', 'analyzer'} (missing keys take defaults). Raises ConfigError for unknown keys or "
+             "'seed', 'top_references', 'prior_strength', 'analyzer'} (missing keys take defaults). Raises ConfigError for unknown keys or "
              "values out of range.")
         .def_property_readonly("config", [](const reward_model& r) { return json_to_py(json(r.config())); },
                                "The settings as a dict.")
@@ -66,6 +67,20 @@ void bind_reward(py::module_& m) {
         .def_property_readonly("feature_mean", &reward_model::feature_mean)
         .def_property_readonly("feature_scale", &reward_model::feature_scale)
         .def_property_readonly("trained", &reward_model::trained)
+        .def(
+            "set_document_relevance",
+            [](reward_model& r, const qrels& judgements) { r.set_document_relevance(judgements); }, "judgements"_a,
+            "Sets the relevance evidence behind the cited_prior feature from judgements {query id: {doc id: grade}} "
+            "(e.g. aitl.compile_qrels(store).judgements): each judgement counts once for its document, relevant when "
+            "grade > 0. Call before train(); the evidence is saved with the model.")
+        .def_property_readonly(
+            "document_relevance",
+            [](const reward_model& r) {
+                py::dict d;
+                for (const auto& [id, e] : r.document_relevance()) d[py::str(id)] = py::make_tuple(e.relevant, e.judged);
+                return d;
+            },
+            "{doc id: (relevant, judged)}: the evidence set by set_document_relevance (empty: none).")
         .def(
             "features",
             [](const reward_model& r, const std::string& query, const std::string& reply,

@@ -8,7 +8,9 @@
 #include <aitl/retrieval/bm25.hpp>
 #include <aitl/retrieval/hashed_encoder.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -262,6 +264,7 @@ TEST_CASE("feature ranker learns from labelled lists, deterministically, and sav
     const slice& d = data();
     const auto train = lists(0, 24), val = lists(24, 34);
     aitl::feature_ranker_config c;
+    c.model = aitl::ranker_kind::linear;
     c.epochs = 20;
     aitl::feature_ranker a(d.kb, c), b(d.kb, c);
     const double before = a.ndcg(train, 8);
@@ -328,4 +331,185 @@ TEST_CASE("feature ranker settings are validated and round-trip through JSON", "
     CHECK_THROWS_AS(r.fit({{"", {}, {}, 1.0, {}}}), aitl::config_error);
     CHECK_THROWS_AS(r.fit({{"q", {}, {{"x", -1.0}}, 1.0, {}}}), aitl::config_error);
     CHECK_THROWS_AS(r.fit({{"q", {}, {}, std::nan(""), {}}}), aitl::config_error);
+}
+
+namespace {
+// Lists whose grade depends on the `dense` column alone, through a middle band: relevant iff
+// 0.4 <= dense < 0.6 (no linear function of the features ranks that band first). Candidate
+// scores and dense values come from a fixed LCG; every document has the same text.
+const aitl::knowledge_base& band_kb() {
+    static const aitl::knowledge_base kb = [] {
+        aitl::knowledge_base k;
+        for (int i = 0; i < 40; ++i) k.add(aitl::document{"d" + std::to_string(i), "item", "an item", {}});
+        return k;
+    }();
+    return kb;
+}
+
+std::vector<aitl::ranking_list> band_lists(std::size_t n, std::uint64_t seed) {
+    std::uint64_t state = seed * 2654435761u + 1;
+    auto next = [&state] {
+        state = state * 6364136223846793005ull + 1442695040888963407ull;
+        return static_cast<double>(state >> 11) * 0x1.0p-53;
+    };
+    std::vector<aitl::ranking_list> out;
+    for (std::size_t l = 0; l < n; ++l) {
+        aitl::ranking_list list{"which item", {}, {}, 1.0, {}};
+        for (int i = 0; i < 40; ++i) {
+            const std::string id = "d" + std::to_string(i);
+            const double dense = next();
+            list.candidates.push_back({id, static_cast<float>(next())});
+            list.dense.emplace_back(id, dense);
+            list.labels.emplace_back(id, dense >= 0.4 && dense < 0.6 ? 1.0 : 0.0);
+        }
+        std::sort(list.candidates.begin(), list.candidates.end(), [](const aitl::hit& a, const aitl::hit& b) { return a.score > b.score; });
+        out.push_back(std::move(list));
+    }
+    return out;
+}
+
+aitl::feature_ranker_config tree_config() {
+    aitl::feature_ranker_config c;
+    c.model = aitl::ranker_kind::trees;
+    c.learn_feedback = false;
+    c.trees.rounds = 60;
+    return c;
+}
+}  // namespace
+
+TEST_CASE("boosted trees learn a middle-band ranking that the linear model cannot", "[learn][rerank][trees]") {
+    const auto train = band_lists(60, 1), test = band_lists(20, 2);
+    aitl::feature_ranker_config lc = tree_config();
+    lc.model = aitl::ranker_kind::linear;
+    lc.epochs = 30;
+    aitl::feature_ranker linear(band_kb(), lc), trees(band_kb(), tree_config());
+    linear.fit(train);
+    const aitl::train_result r = trees.fit(train);
+    CHECK(r.epochs_run == 60);
+    CHECK(r.best_epoch == 60);
+    CHECK(r.train_loss.back() < r.train_loss.front());
+    CHECK(trees.trees().size() == 60);
+    CHECK(trees.weights().empty());
+    CHECK(trees.ndcg(test, 8) > 0.95);
+    CHECK(linear.ndcg(test, 8) < 0.75);
+    CHECK(trees.ndcg(test, 8) > linear.ndcg(test, 8) + 0.2);
+}
+
+TEST_CASE("boosted trees are deterministic for a seed and round-trip through save/load", "[learn][rerank][trees]") {
+    const slice& d = data();
+    const auto train = lists(0, 30);
+    aitl::feature_ranker_config c = tree_config();
+    c.trees.subsample = 0.8;
+    c.trees.feature_subsample = 0.7;
+    aitl::feature_ranker a(d.kb, c), b(d.kb, c);
+    const double before = a.ndcg(train, 8);
+    a.fit(train);
+    b.fit(train);
+    CHECK(a.save() == b.save());
+    CHECK(a.ndcg(train, 8) > before);
+    c.seed = 1;
+    aitl::feature_ranker other(d.kb, c);
+    other.fit(train);
+    CHECK(other.save() != a.save());
+
+    const aitl::feature_ranker loaded = aitl::feature_ranker::load(a.save(), d.kb);
+    CHECK(loaded.fitted());
+    CHECK(loaded.save() == a.save());
+    CHECK(loaded.trees().size() == a.trees().size());
+    aitl::bm25 index;
+    index.add(d.kb);
+    for (std::size_t i = 30; i < 34; ++i) {
+        const auto& q = d.queries[i].second;
+        const aitl::hits cands = index.search(q, 20);
+        CHECK(loaded.score(q, cands) == a.score(q, cands));
+        CHECK(loaded.rerank(q, cands, 5) == a.rerank(q, cands, 5));
+    }
+    // corrupt trees are parse errors, not crashes
+    auto j = nlohmann::json::parse(a.save());
+    j["trees"]["trees"][0][2][0] = 0;  // the root's left child pointing at itself
+    CHECK_THROWS_AS(aitl::feature_ranker::load(j.dump(), d.kb), aitl::parse_error);
+    j = nlohmann::json::parse(a.save());
+    j["config"]["model"] = "linear";
+    CHECK_THROWS_AS(aitl::feature_ranker::load(j.dump(), d.kb), aitl::parse_error);
+}
+
+TEST_CASE("boosted trees stop early, keep the best round, and obey the callback", "[learn][rerank][trees]") {
+    const auto train = band_lists(40, 3), val = band_lists(15, 4);
+    aitl::feature_ranker_config c = tree_config();
+    c.trees.rounds = 400;
+    c.trees.learning_rate = 0.5;
+    c.patience = 5;
+    aitl::feature_ranker r(band_kb(), c);
+    const aitl::train_result res = r.fit(train, val);
+    REQUIRE(res.stopped_early);
+    CHECK(res.epochs_run < 400);
+    CHECK(res.epochs_run == res.best_epoch + 5);
+    CHECK(r.trees().size() == res.best_epoch);
+    CHECK(res.validation.size() == res.epochs_run);
+    CHECK(res.best_validation == *std::max_element(res.validation.begin(), res.validation.end()));
+    CHECK(r.ndcg(val, 8) == Approx(res.best_validation).margin(1e-12));
+
+    std::size_t calls = 0;
+    aitl::feature_ranker s(band_kb(), c);
+    const aitl::train_result cancelled = s.fit(train, {}, [&calls](const aitl::train_progress& p) {
+        ++calls;
+        CHECK(p.end_of_epoch);
+        return p.epoch < 3;
+    });
+    CHECK(cancelled.cancelled);
+    CHECK(calls == 3);
+    CHECK(cancelled.epochs_run == 3);
+    CHECK(s.trees().size() == 3);
+}
+
+TEST_CASE("boosted tree settings are validated and round-trip through JSON", "[learn][rerank][trees][config]") {
+    const auto& kb = band_kb();
+    auto throws_naming = [&kb](const aitl::feature_ranker_config& c, const std::string& field, const std::string& expected) {
+        try {
+            aitl::feature_ranker r(kb, c);
+            FAIL("no config_error for " << field);
+        } catch (const aitl::config_error& e) {
+            const std::string what = e.what();
+            CHECK(what.find(field) != std::string::npos);
+            CHECK(what.find(expected) != std::string::npos);
+        }
+    };
+    aitl::feature_ranker_config c = tree_config();
+    c.trees.rounds = 0;
+    throws_naming(c, "rounds", "1..100000");
+    c = tree_config();
+    c.trees.learning_rate = 0.0;
+    throws_naming(c, "learning_rate", "0 < learning_rate <= 1");
+    c = tree_config();
+    c.trees.max_depth = 0;
+    throws_naming(c, "max_depth", "1..30");
+    c = tree_config();
+    c.trees.max_leaves = 1;
+    throws_naming(c, "max_leaves", "2..65536");
+    c = tree_config();
+    c.trees.max_bins = 257;
+    throws_naming(c, "max_bins", "2..256");
+    c = tree_config();
+    c.trees.subsample = 1.5;
+    throws_naming(c, "subsample", "0 < subsample <= 1");
+    c = tree_config();
+    c.trees.feature_subsample = 0.0;
+    throws_naming(c, "feature_subsample", "0 < feature_subsample <= 1");
+    c = tree_config();
+    c.trees.min_child_weight = -1.0;
+    throws_naming(c, "min_child_weight", ">= 0");
+    c = tree_config();
+    c.trees.l2 = std::nan("");
+    throws_naming(c, "l2", ">= 0");
+
+    c = tree_config();
+    c.trees.max_leaves = 15;
+    c.trees.subsample = 0.5;
+    const nlohmann::json j = c;
+    CHECK(j.at("model") == "trees");
+    CHECK(nlohmann::json(j.get<aitl::feature_ranker_config>()) == j);
+    CHECK(nlohmann::json({{"model", "linear"}}).get<aitl::feature_ranker_config>().model == aitl::ranker_kind::linear);
+    CHECK_THROWS_AS(nlohmann::json({{"model", "forest"}}).get<aitl::feature_ranker_config>(), aitl::config_error);
+    CHECK_THROWS_AS(nlohmann::json({{"model", 1}}).get<aitl::feature_ranker_config>(), aitl::config_error);
+    CHECK_THROWS_AS(nlohmann::json({{"trees", {{"depth", 3}}}}).get<aitl::feature_ranker_config>(), aitl::config_error);
 }

@@ -470,6 +470,64 @@ TEST_CASE("reward_model training is deterministic and save/load keeps the bytes"
     CHECK_THROWS_AS(aitl::reward_model::load("/nonexistent/dir/model.json"), aitl::io_error);
 }
 
+TEST_CASE("reward_model's cited_prior follows the documents' relevance feedback and is saved", "[reward]") {
+    aitl::reward_model_config c;
+    c.prior_strength = 2.0;
+    aitl::reward_model rm(c);
+    const auto& names = aitl::reward_model::feature_names();
+    const auto k = static_cast<std::size_t>(std::find(names.begin(), names.end(), "cited_prior") - names.begin());
+    REQUIRE(k < names.size());
+    const std::vector<std::string> refs{"[good] Parking\nThe hotel has free parking.", "[bad] Museum\nOpen at nine.",
+                                        "[new] Parking\nParking is free."};
+    auto prior = [&](const aitl::reward_model& m, const std::string& reply) { return m.features("q\nparking?", reply, refs)[k]; };
+    CHECK(prior(rm, "Yes. [good]") == 0.0);  // no feedback yet
+    rm.set_document_relevance({{"q1", {{"good", 1}, {"bad", 0}}}, {"q2", {{"good", 2}, {"bad", 0}, {"other", 1}}}});
+    // base rate 3/5; good (2 + 2 * 0.6) / (2 + 2); bad (0 + 1.2) / 4; never judged: the base rate
+    CHECK(prior(rm, "Yes. [good]") == Approx(0.8));
+    CHECK(prior(rm, "Yes. [bad]") == Approx(0.3));
+    CHECK(prior(rm, "Yes. [good] [bad]") == Approx(0.55));
+    CHECK(prior(rm, "Yes. [new]") == Approx(0.6));
+    CHECK(prior(rm, "Yes. [elsewhere]") == 0.0);  // cites no given reference
+    REQUIRE(rm.document_relevance().size() == 3);
+    CHECK(rm.document_relevance().at("good").relevant == 2.0);
+    CHECK(rm.document_relevance().at("good").judged == 2.0);
+
+    // replies alike but for the document they cite: only the feedback tells them apart
+    aitl::qrels fb;
+    std::vector<aitl::preference_pair> pairs;
+    std::vector<std::vector<std::string>> prefs;
+    std::mt19937_64 rng(5);
+    for (int d = 0; d < 8; ++d) fb["q" + std::to_string(d)]["d" + std::to_string(d)] = d % 2 == 0 ? 1 : 0;
+    for (std::size_t i = 0; i < 120; ++i) {
+        const auto g = 2 * aitl::detail::uniform_index(rng, 4), b = 2 * aitl::detail::uniform_index(rng, 4) + 1;
+        aitl::preference_pair pp;
+        pp.prompt = "hi\nwhat about it?";
+        pp.chosen = "See this article. [d" + std::to_string(g) + "]";
+        pp.rejected = "See this article. [d" + std::to_string(b) + "]";
+        std::vector<std::string> r{"[d" + std::to_string(g) + "] Article\nAll about it.", "[d" + std::to_string(b) + "] Article\nAll about it."};
+        if (aitl::detail::uniform_index(rng, 2) == 1) std::swap(r[0], r[1]);
+        pairs.push_back(pp);
+        prefs.push_back(r);
+    }
+    aitl::reward_model with(c), without(c);
+    with.set_document_relevance(fb);
+    with.train(pairs, prefs);
+    without.train(pairs, prefs);
+    CHECK(with.accuracy(pairs, prefs) > 0.95);
+    CHECK(without.accuracy(pairs, prefs) < 0.7);
+    const auto back = aitl::reward_model::from_bytes(with.to_bytes());
+    CHECK(back.to_bytes() == with.to_bytes());
+    CHECK(back.document_relevance().at("d0").relevant == 1.0);
+    CHECK(back.score(pairs[0].prompt, pairs[0].chosen, prefs[0]) == with.score(pairs[0].prompt, pairs[0].chosen, prefs[0]));
+    auto j = nlohmann::json::parse(with.to_bytes());
+    j["documents"]["d0"] = {2.0, 1.0};
+    CHECK_THROWS_AS(aitl::reward_model::from_bytes(j.dump()), aitl::parse_error);
+    j["documents"]["d0"] = "x";
+    CHECK_THROWS_AS(aitl::reward_model::from_bytes(j.dump()), aitl::parse_error);
+    c.prior_strength = 0.0;
+    CHECK_THROWS_AS(aitl::reward_model(c), aitl::config_error);
+}
+
 TEST_CASE("reward_model rejects bad settings and inputs", "[reward]") {
     aitl::reward_model_config c;
     c.l2 = -1;

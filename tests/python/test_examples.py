@@ -19,6 +19,9 @@ EXPECTED = {
                      "recall@5", "payment-declined"],
     "02_feedback.py": ["case q01", "refused:", "field 'labels[0].doc_id'", "store: 31 impressions",
                        "since watermark 4", "agent-01 left", "identical=True"],
+    "03_learn.py": ["feedback: 17 questions served", "compiled:", "exported trl-preference",
+                    "exported sentence-transformers", "trained: encoder", "held out: 17 questions",
+                    "recall@75", "reward model picks reply"],
 }
 
 

@@ -66,3 +66,30 @@ def test_feature_ranker_fits_reranks_and_round_trips() -> None:
     assert d.fitted
     with pytest.raises(aitl.ConfigError):
         aitl.FeatureRanker(kb, ndcg_k=0)
+
+
+def test_feature_ranker_trees_fit_deterministically_and_round_trip() -> None:
+    kb = _kb()
+    lists = [aitl.RankingList(f"question about topic {i}", [aitl.Hit(f"d{j}", 1.0 / (j + 1)) for j in range(20)],
+                              [(f"d{i}", 2.0)]) for i in range(20)]
+    seen = []
+    cfg = dict(model="trees", trees={"rounds": 30, "max_leaves": 4, "subsample": 0.8}, seed=3)
+    a = aitl.FeatureRanker(kb, **cfg)
+    res = a.fit(lists, lists[:5], progress=seen.append)
+    assert a.fitted and a.config["model"] == "trees" and a.config["trees"]["rounds"] == 30
+    assert a.weights == [] and 1 <= res["best_epoch"] <= res["epochs_run"] <= 30
+    assert seen and seen[0]["end_of_epoch"] and seen[0]["steps"] == 1
+    b = aitl.FeatureRanker(kb, cfg)
+    b.fit(lists, lists[:5])
+    assert a.save() == b.save()
+    loaded = aitl.FeatureRanker.load(a.save(), kb)
+    assert loaded.save() == a.save()
+    assert loaded.score("question about topic 3", lists[3].candidates) == a.score("question about topic 3", lists[3].candidates)
+    assert a.rerank("question about topic 3", lists[3].candidates, 3)[0].id == "d3"
+    assert a.ndcg(lists, 8) > aitl.FeatureRanker(kb).ndcg(lists, 8)
+    with pytest.raises(aitl.ConfigError, match="rounds"):
+        aitl.FeatureRanker(kb, model="trees", trees={"rounds": 0})
+    with pytest.raises(aitl.ConfigError, match="linear"):
+        aitl.FeatureRanker(kb, model="forest")
+    with pytest.raises(aitl.ConfigError):
+        aitl.FeatureRanker(kb, trees={"depth": 3})

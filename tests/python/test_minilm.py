@@ -60,6 +60,46 @@ def test_bad_arguments_are_rejected(encoder: MiniLMEncoder):
 
 
 def test_importing_aitl_does_not_import_torch():
-    code = "import sys, aitl, aitl.minilm, aitl.cli; print('torch' in sys.modules)"
+    code = ("import sys, aitl, aitl.minilm, aitl.cli, aitl.learn, aitl.trainers; "
+            "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_version_and_fingerprint_name_the_weights(encoder: MiniLMEncoder):
+    assert encoder.version == "all-MiniLM-L6-v2" and encoder.path == model_path()
+    fp = encoder.fingerprint
+    assert len(fp) == 16 and int(fp, 16) >= 0 and fp == encoder.fingerprint
+    assert "all-MiniLM-L6-v2" in repr(encoder)
+
+
+def test_encode_cached_encodes_a_corpus_once(encoder: MiniLMEncoder, tmp_path):
+    from aitl.minilm import encode_cached
+
+    class Counting:
+        dim, version, fingerprint = encoder.dim, encoder.version, encoder.fingerprint
+        calls = 0
+
+        def encode(self, texts):
+            Counting.calls += 1
+            return encoder.encode(texts)
+
+    texts = ["Is there free parking?", "Do they serve breakfast?", "Is the pool heated?"]
+    a = encode_cached(Counting(), texts, tmp_path)
+    b = encode_cached(Counting(), texts, tmp_path)
+    assert Counting.calls == 1 and len(list(tmp_path.glob("all-MiniLM-L6-v2-*.npy"))) == 1
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(a, encoder.encode(texts), atol=1e-6)
+    encode_cached(Counting(), texts[:2], tmp_path)  # other texts: another key
+    assert Counting.calls == 2
+
+
+def test_a_fine_tuned_folder_loads_with_path(encoder: MiniLMEncoder, tmp_path):
+    import aitl
+
+    encoder._model.save(str(tmp_path / "copy"))
+    other = MiniLMEncoder(path=tmp_path / "copy", show_progress=False)
+    assert other.version == "copy" and other.dim == 384
+    np.testing.assert_allclose(other.encode(["pets?"]), encoder.encode(["pets?"]), atol=1e-5)
+    with pytest.raises(aitl.IoError, match="not a sentence-transformers model folder"):
+        MiniLMEncoder(path=tmp_path / "missing")

@@ -63,6 +63,22 @@ def test_same_data_gives_identical_bytes_and_save_load_round_trips(tmp_path):
     assert c.config["seed"] == 7
 
 
+def test_document_relevance_sets_cited_prior_and_is_saved():
+    rm = aitl.RewardModel({"prior_strength": 2.0})
+    k = aitl.RewardModel.feature_names().index("cited_prior")
+    refs = ["[good] Parking\nFree parking.", "[bad] Museum\nOpen at nine."]
+    assert rm.features("q\nparking?", "Yes. [good]", refs)[k] == 0.0
+    rm.set_document_relevance({"q1": {"good": 1, "bad": 0}, "q2": {"good": 2, "bad": 0, "other": 1}})
+    assert rm.document_relevance == {"good": (2.0, 2.0), "bad": (0.0, 2.0), "other": (1.0, 1.0)}
+    assert rm.features("q\nparking?", "Yes. [good]", refs)[k] == pytest.approx(0.8)  # (2 + 2 * 0.6) / 4
+    assert rm.features("q\nparking?", "Yes. [bad]", refs)[k] == pytest.approx(0.3)
+    back = aitl.RewardModel.from_bytes(rm.to_bytes())
+    assert back.document_relevance == rm.document_relevance
+    assert back.to_bytes() == rm.to_bytes()
+    with pytest.raises(aitl.ConfigError):
+        aitl.RewardModel({"prior_strength": 0.0})
+
+
 def test_callback_can_stop_training():
     pairs, refs = planted(50, 4)
     rm = aitl.RewardModel()
@@ -90,3 +106,28 @@ def test_errors():
     with pytest.raises(aitl.IoError):
         aitl.RewardModel.load("/nonexistent/dir/rm.json")
     assert math.isnan(rm.accuracy([]))
+
+
+def test_dstc11_protocol_beats_always_longer(tmp_path):
+    """bench/bench_reward.py's DSTC11 protocol, one seed, 500 queries per half."""
+    import importlib.util
+    import os
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    src = Path(os.environ.get("AITL_DATA_DIR", repo.parent / "shared" / "data")) / "dstc11-track5"
+    if not src.is_dir():
+        pytest.skip(f"DSTC11 Track 5 not found at {src} (set AITL_DATA_DIR to the folder holding dstc11-track5)")
+    from aitl import beir, dstc11
+
+    dstc11.convert(src, tmp_path / "dstc11", history_turns=3)
+    spec = importlib.util.spec_from_file_location("bench_reward", repo / "bench" / "bench_reward.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    r = bench.dstc11_protocol(beir.load(tmp_path / "dstc11"), 1, tmp_path, max_queries=500)
+    acc = r["accuracy"]
+    assert r["eval_non_tied"] > 150
+    assert r["deterministic_bytes"]
+    assert acc["model"] > acc["always_longer"] + 0.15, acc
+    assert acc["model"] > acc["always_top1"] + 0.15, acc
+    assert acc["model"] <= acc["quality_oracle"] + 0.05, acc

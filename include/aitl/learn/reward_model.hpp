@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iterator>
 #include <limits>
+#include <map>
 #include <random>
 #include <set>
 #include <sstream>
@@ -23,6 +24,7 @@
 
 #include "../detail/config_json.hpp"
 #include "../error.hpp"
+#include "../eval/qrels.hpp"
 #include "../text/analyzer.hpp"
 #include "examples.hpp"
 #include "training.hpp"
@@ -33,7 +35,8 @@ namespace aitl {
  * @brief Settings of a `reward_model`.
  *
  * JSON form: `{"l2": 0.01, "epochs": 50, "tolerance": 1e-10, "patience": 5, "min_delta": 0,
- * "validation_fraction": 0, "seed": 0, "top_references": 3, "analyzer": {...}}` (every key optional).
+ * "validation_fraction": 0, "seed": 0, "top_references": 3, "prior_strength": 5, "analyzer": {...}}`
+ * (every key optional).
  */
 struct reward_model_config {
     double l2 = 0.01;                 ///< L2 penalty on the weights (standardised features), finite, >= 0
@@ -44,6 +47,8 @@ struct reward_model_config {
     double validation_fraction = 0.0; ///< without validation pairs, hold out this share (seeded), [0, 1)
     std::uint64_t seed = 0;           ///< seed of that hold-out draw
     std::size_t top_references = 3;   ///< references counted as "top" (the first n given), >= 1
+    double prior_strength = 5.0;      ///< judgements at the overall relevance rate added to each document's
+                                      ///< own (smoothing of `cited_prior`), finite, > 0
     analyzer_config analyzer;         ///< how texts become terms (stems, no stop words by default)
 };
 
@@ -60,6 +65,7 @@ inline void validate(const reward_model_config& c, const char* where = "reward_m
     if (!(c.validation_fraction >= 0 && c.validation_fraction < 1))
         bad("validation_fraction", c.validation_fraction, "0 <= validation_fraction < 1");
     if (c.top_references < 1) bad("top_references", static_cast<double>(c.top_references), ">= 1");
+    if (!std::isfinite(c.prior_strength) || c.prior_strength <= 0) bad("prior_strength", c.prior_strength, "finite, > 0");
     if (c.analyzer.stopwords && c.analyzer.language != "english")
         throw config_error(std::string(where) + ": analyzer stop words are only shipped for English (got language '" +
                            c.analyzer.language + "', expected 'english')");
@@ -74,6 +80,7 @@ inline void to_json(nlohmann::json& j, const reward_model_config& c) {
                        {"validation_fraction", c.validation_fraction},
                        {"seed", c.seed},
                        {"top_references", c.top_references},
+                       {"prior_strength", c.prior_strength},
                        {"analyzer", c.analyzer}};
 }
 
@@ -82,7 +89,7 @@ inline void to_json(nlohmann::json& j, const reward_model_config& c) {
 inline void from_json(const nlohmann::json& j, reward_model_config& c) {
     const char* t = "reward_model_config";
     detail::config_check_keys(j, t, {"l2", "epochs", "tolerance", "patience", "min_delta", "validation_fraction",
-                                     "seed", "top_references", "analyzer"});
+                                     "seed", "top_references", "prior_strength", "analyzer"});
     detail::config_read_key(j, t, "l2", c.l2);
     detail::config_read_key(j, t, "epochs", c.epochs);
     detail::config_read_key(j, t, "tolerance", c.tolerance);
@@ -91,6 +98,7 @@ inline void from_json(const nlohmann::json& j, reward_model_config& c) {
     detail::config_read_key(j, t, "validation_fraction", c.validation_fraction);
     detail::config_read_key(j, t, "seed", c.seed);
     detail::config_read_key(j, t, "top_references", c.top_references);
+    detail::config_read_key(j, t, "prior_strength", c.prior_strength);
     if (auto it = j.find("analyzer"); it != j.end()) from_json(*it, c.analyzer);
     validate(c, "reward_model_config::from_json");
 }
@@ -125,7 +133,11 @@ inline void from_json(const nlohmann::json& j, reward_model_config& c) {
  *  - `cited_title_match`: mean over the cited references of the share of their title's terms
  *    found in the prompt (a reference's title is its first line when it has several, e.g. the
  *    entity a review is about); `cited_question_form`: share of cited references holding a "?"
- *    (question-and-answer entries such as FAQs).
+ *    (question-and-answer entries such as FAQs);
+ *  - `cited_prior`: mean over the cited references of their document's relevance rate in the
+ *    relevance feedback given by `set_document_relevance` (e.g. `compile_qrels(...).judgements`):
+ *    (relevant + s·p) / (judged + s), s = `prior_strength`, p = the rate over all judgements
+ *    (a document never judged gets p); 0 without such feedback. The evidence is part of the model.
  * Features are standardised with the training replies' mean and deviation (kept in the model).
  *
  * Training minimises the weighted mean logistic loss (pair weight = `preference_pair::weight`)
@@ -135,17 +147,27 @@ inline void from_json(const nlohmann::json& j, reward_model_config& c) {
  * ranked right (equal scores count half); the best step's weights are kept.
  *
  * @note Thread safety: `score`, `choose` and `features` are const and may run concurrently (each
- * call copies no state; stemming is serialised by the analyzer's stemmer mutex); `train` and
- * `load` must not run concurrently with anything else on the same model.
+ * call copies no state; stemming is serialised by the analyzer's stemmer mutex); `train`,
+ * `set_document_relevance` and `load` must not run concurrently with anything else on the same model.
  * @code
  * aitl::reward_model rm;
+ * rm.set_document_relevance(compile_qrels(store).judgements);  // optional, before train
  * rm.train(pairs, references);   // pairs: compile_preferences(...).pairs
  * std::size_t best = rm.choose(prompt, {reply_a, reply_b}, shown_texts);
  * @endcode
  */
 class reward_model {
 public:
-    static constexpr std::size_t feature_count = 21;
+    static constexpr std::size_t feature_count = 22;
+
+    /// @brief Relevance feedback on one document: judgements that it is relevant, judgements.
+    struct document_evidence {
+        double relevant = 0.0;
+        double judged = 0.0;
+        friend bool operator==(const document_evidence& a, const document_evidence& b) {
+            return a.relevant == b.relevant && a.judged == b.judged;
+        }
+    };
 
     /// @throws config_error for settings out of range.
     explicit reward_model(reward_model_config config = {}) : config_(std::move(config)), analyzer_(check(config_).analyzer) {
@@ -162,9 +184,29 @@ public:
             "citations",          "citation_validity",   "invalid_citations",     "cited_question_overlap",
             "cited_question_overlap_min", "cited_conversation_overlap", "cited_rank", "repetition",
             "novel",              "cites_top",           "log_sentences",         "cited_title_match",
-            "cited_question_form"};
+            "cited_question_form", "cited_prior"};
         return names;
     }
+
+    /**
+     * @brief Sets the per-document relevance evidence behind `cited_prior` (replacing any):
+     * every (query, document) judgement counts once for the document, as relevant when its
+     * grade is > 0. Call it before `train`: the trained weights assume this evidence.
+     */
+    void set_document_relevance(const qrels& judgements) {
+        std::map<std::string, document_evidence> docs;
+        for (const auto& [query, judged] : judgements) {
+            for (const auto& [doc, grade] : judged) {
+                auto& e = docs[doc];
+                e.judged += 1.0;
+                e.relevant += grade > 0 ? 1.0 : 0.0;
+            }
+        }
+        documents_ = std::move(docs);
+        update_base_rate();
+    }
+    /// @returns The relevance evidence per document id (empty: none set).
+    const std::map<std::string, document_evidence>& document_relevance() const noexcept { return documents_; }
 
     const reward_model_config& config() const noexcept { return config_; }
     /// @returns Weights of the standardised features (all 0 before training).
@@ -375,6 +417,9 @@ public:
         nlohmann::json j{{"format", "aitl.reward_model"}, {"version", 1},       {"config", config_},
                          {"features", feature_names()},  {"mean", mean_},        {"scale", scale_},
                          {"weights", weights_},          {"trained", trained_}};
+        nlohmann::json docs = nlohmann::json::object();
+        for (const auto& [id, e] : documents_) docs[id] = {e.relevant, e.judged};
+        j["documents"] = std::move(docs);
         return j.dump();
     }
 
@@ -411,6 +456,25 @@ public:
         vec("scale", m.scale_);
         vec("weights", m.weights_);
         m.trained_ = j.value("trained", true);
+        if (auto it = j.find("documents"); it != j.end()) {
+            if (!it->is_object())
+                throw parse_error(source, 0, "documents", "reward_model::from_bytes: not an object of [relevant, judged]");
+            for (const auto& [id, e] : it->items()) {
+                document_evidence ev;
+                try {
+                    ev.relevant = e.at(0).get<double>();
+                    ev.judged = e.at(1).get<double>();
+                } catch (const nlohmann::json::exception&) {
+                    throw parse_error(source, 0, "documents", "reward_model::from_bytes: document '" + id +
+                                                                  "' is not [relevant, judged]");
+                }
+                if (e.size() != 2 || !(ev.relevant >= 0 && ev.judged >= ev.relevant && std::isfinite(ev.judged)))
+                    throw parse_error(source, 0, "documents", "reward_model::from_bytes: document '" + id +
+                                                                  "' out of range (expected [relevant, judged], 0 <= relevant <= judged)");
+                m.documents_.emplace(id, ev);
+            }
+            m.update_base_rate();
+        }
         return m;
     }
 
@@ -461,6 +525,18 @@ private:
             if (!std::isfinite(pairs[i].weight) || pairs[i].weight <= 0)
                 throw config_error(std::string("reward_model::train: ") + what + "[" + std::to_string(i) +
                                    "].weight out of range (got " + std::to_string(pairs[i].weight) + ", expected finite, > 0)");
+    }
+
+    void update_base_rate() {
+        double rel = 0, n = 0;
+        for (const auto& [id, e] : documents_) rel += e.relevant, n += e.judged;
+        base_rate_ = n > 0 ? rel / n : 0.0;
+    }
+
+    double prior_of(const std::string& id) const {
+        const auto it = documents_.find(id);
+        if (it == documents_.end()) return base_rate_;
+        return (it->second.relevant + config_.prior_strength * base_rate_) / (it->second.judged + config_.prior_strength);
     }
 
     double dot(const std::vector<double>& f) const {
@@ -569,7 +645,7 @@ private:
         f[6] = share_in(rt, c.top_refs);
         term_set cited_terms;
         std::size_t valid = 0;
-        double q_sum = 0, q_min = 1, conv_sum = 0, rank_sum = 0, title_sum = 0, qform = 0;
+        double q_sum = 0, q_min = 1, conv_sum = 0, rank_sum = 0, title_sum = 0, qform = 0, prior_sum = 0;
         for (const auto& id : cited) {
             for (std::size_t r = 0; r < c.refs.size(); ++r) {
                 if (c.refs[r].id.empty() || c.refs[r].id != id) continue;
@@ -583,6 +659,7 @@ private:
                 rank_sum += 1.0 / static_cast<double>(r + 1);
                 title_sum += share_in(c.refs[r].title, c.prompt);
                 qform += c.refs[r].question_form ? 1.0 : 0.0;
+                if (!documents_.empty()) prior_sum += prior_of(id);
                 break;
             }
         }
@@ -598,6 +675,7 @@ private:
             f[14] = rank_sum / v;
             f[19] = title_sum / v;
             f[20] = qform / v;
+            f[21] = prior_sum / v;
         }
         f[15] = total ? 1.0 - static_cast<double>(rt.size()) / static_cast<double>(total) : 0.0;
         if (!rt.empty()) {
@@ -620,6 +698,8 @@ private:
     reward_model_config config_;
     analyzer analyzer_;
     std::vector<double> weights_, mean_, scale_;
+    std::map<std::string, document_evidence> documents_;
+    double base_rate_ = 0.0;
     bool trained_ = false;
 };
 
