@@ -16,3 +16,4 @@ export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 .venv/bin/python bench/bench_store.py "$@"
 .venv/bin/python bench/bench_learn.py "$@"
 .venv/bin/python bench/bench_reward.py "$@"
+.venv/bin/python bench/bench_minilm.py "$@"

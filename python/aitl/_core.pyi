@@ -16,115 +16,10 @@ class ConfigError(AitlError, ValueError):
     """
     An argument or setting is out of its valid range.
     """
-class ContrastiveExample:
-    """
-    A query, one relevant document text and hard-negative texts, for train_encoder.
-    """
-    positive: str
-    query: str
-    def __init__(self, query: str, positive: str, negatives: collections.abc.Sequence[str] = [], weight: typing.SupportsFloat | typing.SupportsIndex = 1.0) -> None:
-        ...
-    def __repr__(self) -> str:
-        ...
-    @property
-    def negatives(self) -> list[str]:
-        ...
-    @negatives.setter
-    def negatives(self, arg0: collections.abc.Sequence[str]) -> None:
-        ...
-    @property
-    def weight(self) -> float:
-        ...
-    @weight.setter
-    def weight(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
-        ...
 class DimensionError(AitlError, ValueError):
     """
     A vector has the wrong dimension or holds NaN/inf.
     """
-class FeatureRanker:
-    """
-    Learned reranker: a linear model over query-document features (feature_names()) trained with LambdaRank on NDCG@k. Settings as a dict and/or keywords (epochs, learning_rate, ndcg_k, deep_pair_weight, deep_pair_per_dcg, l2, patience, min_delta, learn_feedback, leave_one_out, beta1, beta2, epsilon, seed, features).
-    """
-    @staticmethod
-    def feature_names() -> list[str]:
-        ...
-    @staticmethod
-    def load(data: bytes, kb: KnowledgeBase) -> FeatureRanker:
-        """
-        A ranker from save() bytes (attach the encoder again when it uses the dense feature).
-        """
-    @staticmethod
-    def load_file(path: typing.Any, kb: KnowledgeBase) -> FeatureRanker:
-        ...
-    def __init__(self, kb: KnowledgeBase, config: typing.Any = None, **kwargs) -> None:
-        ...
-    def add_feedback(self, doc_id: str, relevant: typing.SupportsFloat | typing.SupportsIndex = 0.0, not_relevant: typing.SupportsFloat | typing.SupportsIndex = 0.0, selected: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
-        ...
-    def clear_encoder(self) -> None:
-        ...
-    def clear_feedback(self) -> None:
-        ...
-    def features(self, query: str, candidates: typing.Any) -> numpy.typing.NDArray[numpy.float64]:
-        """
-        The raw (unstandardised) feature matrix, one row per candidate.
-        """
-    def fit(self, train: typing.Any, validation: typing.Any = None, progress: typing.Any = None) -> typing.Any:
-        """
-        Trains on RankingLists (or dicts); returns the summary dict.
-        """
-    def ndcg(self, lists: typing.Any, k: typing.SupportsInt | typing.SupportsIndex = 8) -> float:
-        ...
-    def rerank(self, query: str, candidates: typing.Any, k: typing.SupportsInt | typing.SupportsIndex) -> list[Hit]:
-        """
-        The k best candidates by the model, best first, as Hits.
-        """
-    def rerank_many(self, queries: collections.abc.Sequence[str], candidates: typing.Any, k: typing.SupportsInt | typing.SupportsIndex) -> list[list[Hit]]:
-        ...
-    def save(self) -> bytes:
-        """
-        The model as bytes (deterministic).
-        """
-    def save_file(self, path: typing.Any) -> None:
-        ...
-    def score(self, query: str, candidates: typing.Any) -> list[float]:
-        ...
-    def set_encoder(self, encoder: HashedEncoder) -> None:
-        """
-        Attaches (a copy of) a HashedEncoder for the dense feature; encodes every document now.
-        """
-    @property
-    def config(self) -> typing.Any:
-        ...
-    @property
-    def feedback(self) -> dict:
-        ...
-    @property
-    def fitted(self) -> bool:
-        ...
-    @property
-    def has_encoder(self) -> bool:
-        ...
-    @property
-    def weights(self) -> list[float]:
-        ...
-class EncoderTrainer:
-    """
-    Contrastive (InfoNCE, in-batch + hard negatives) training of a HashedEncoder's projection with Adam. Settings as a dict and/or keywords: epochs, batch_size, learning_rate, temperature, hard_negatives, beta1, beta2, epsilon, patience, min_delta, validation_k, seed, sparse_adam.
-    """
-    def __init__(self, config: typing.Any = None, **kwargs) -> None:
-        ...
-    def loss(self, encoder: HashedEncoder, examples: typing.Any) -> float:
-        ...
-    def recall_at_k(self, encoder: HashedEncoder, examples: typing.Any) -> float:
-        ...
-    def train(self, encoder: HashedEncoder, train: typing.Any, validation: typing.Any = None, progress: typing.Any = None) -> typing.Any:
-        """
-        Trains `encoder` in place; returns the summary dict. progress(dict) returning False stops.
-        """
-    @property
-    def config(self) -> typing.Any:
-        ...
 class ParseError(AitlError, ValueError):
     """
     Malformed input data (message names file, line, field).
@@ -137,39 +32,6 @@ class IoError(AitlError, OSError):
     """
     A file could not be opened, read or written.
     """
-class RankingList:
-    """
-    A training list for FeatureRanker: query, candidates (Hits or (id, score)), labels [(doc id, grade)] with 0 not relevant, 1 relevant, 2 selected; weight.
-    """
-    query: str
-    def __init__(self, query: str, candidates: typing.Any, labels: collections.abc.Sequence[tuple[str, typing.SupportsFloat | typing.SupportsIndex]] = [], weight: typing.SupportsFloat | typing.SupportsIndex = 1.0, dense: collections.abc.Sequence[tuple[str, typing.SupportsFloat | typing.SupportsIndex]] = []) -> None:
-        """
-        dense: [(doc id, score)] replacing the attached encoder's dense feature for this list (out-of-fold scores).
-        """
-    @property
-    def candidates(self) -> list[Hit]:
-        ...
-    @candidates.setter
-    def candidates(self, arg0: collections.abc.Sequence[Hit]) -> None:
-        ...
-    @property
-    def dense(self) -> list[tuple[str, float]]:
-        ...
-    @dense.setter
-    def dense(self, arg0: collections.abc.Sequence[tuple[str, typing.SupportsFloat | typing.SupportsIndex]]) -> None:
-        ...
-    @property
-    def labels(self) -> list[tuple[str, float]]:
-        ...
-    @labels.setter
-    def labels(self, arg0: collections.abc.Sequence[tuple[str, typing.SupportsFloat | typing.SupportsIndex]]) -> None:
-        ...
-    @property
-    def weight(self) -> float:
-        ...
-    @weight.setter
-    def weight(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
-        ...
 class StateError(AitlError):
     """
     The operation is not valid in the object's current state.
@@ -1229,78 +1091,6 @@ class SqliteStore:
         """
         The largest annotation seq (0 when empty): pass it to annotations_since.
         """
-class RewardModel:
-    """
-    Bradley-Terry reward model: P(chosen > rejected) = sigmoid(w . (phi(chosen) - phi(rejected))) over standardised reply features (see feature_names()): length, overlap with the question and the conversation, grounding in the references, citation count and validity, relevance and rank of the cited references, repetition, novel terms. A query's last line is the question, the lines before it the conversation; a reference may start with its '[doc_id]' marker so citations can be checked. Trained by Newton steps (deterministic: same data, same bytes).
-    """
-    @staticmethod
-    def feature_names() -> list[str]:
-        """
-        The feature names, in the order of features().
-        """
-    @staticmethod
-    def from_bytes(data: bytes) -> RewardModel:
-        """
-        A model from to_bytes() output. Raises ParseError for anything else.
-        """
-    @staticmethod
-    def load(path: str | os.PathLike[str]) -> RewardModel:
-        """
-        Reads a saved model. Raises IoError, ParseError.
-        """
-    def __init__(self, config: dict[str, typing.Any] | None = None) -> None:
-        """
-        config: dict of settings {'l2', 'epochs', 'tolerance', 'patience', 'min_delta', 'validation_fraction', 'seed', 'top_references', 'analyzer'} (missing keys take defaults). Raises ConfigError for unknown keys or values out of range.
-        """
-    def __repr__(self) -> str:
-        ...
-    def accuracy(self, pairs: collections.abc.Sequence[PreferencePair], references: collections.abc.Sequence[collections.abc.Sequence[str]] | None = None) -> float:
-        """
-        Weighted share of pairs whose chosen reply scores higher (equal scores count half); NaN for none.
-        """
-    def choose(self, query: str, candidates: collections.abc.Sequence[str], references: collections.abc.Sequence[str] = []) -> int:
-        """
-        Index of the best-scored candidate (the first of equal scores). Raises ConfigError for no candidates.
-        """
-    def features(self, query: str, reply: str, references: collections.abc.Sequence[str] = []) -> list[float]:
-        """
-        The raw features of one reply.
-        """
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """
-        Writes to_bytes() to a file. Raises IoError.
-        """
-    def score(self, query: str, reply: str, references: collections.abc.Sequence[str] = []) -> float:
-        """
-        The reward of one reply (higher is better).
-        """
-    def to_bytes(self) -> bytes:
-        """
-        The model as JSON bytes (the same model always gives the same bytes).
-        """
-    def train(self, pairs: collections.abc.Sequence[PreferencePair], references: collections.abc.Sequence[collections.abc.Sequence[str]] | None = None, validation: collections.abc.Sequence[PreferencePair] = [], validation_references: collections.abc.Sequence[collections.abc.Sequence[str]] | None = None, progress: collections.abc.Callable[[dict[str, typing.Any]], bool | None] | None = None) -> dict[str, typing.Any]:
-        """
-        Trains on PreferencePairs (query = prompt). references: one list of reference texts per pair, or None. progress(dict) is called after every Newton step; returning False stops (the best model is kept). Returns the training summary dict {'epochs_run', 'best_epoch', 'best_validation', 'train_loss', 'validation', 'stopped_early', 'cancelled'}. Raises ConfigError for no pairs or a weight <= 0, DimensionError when references do not match the pairs.
-        """
-    @property
-    def config(self) -> dict[str, typing.Any]:
-        """
-        The settings as a dict.
-        """
-    @property
-    def feature_mean(self) -> list[float]:
-        ...
-    @property
-    def feature_scale(self) -> list[float]:
-        ...
-    @property
-    def trained(self) -> bool:
-        ...
-    @property
-    def weights(self) -> list[float]:
-        """
-        Weights of the standardised features.
-        """
 class RetrievalExample:
     """
     One query with the documents agents judged relevant (positives: shown and judged relevant, then hand-selected) and not relevant (hard_negatives), plus negatives mined from a retriever. Document ids only.
@@ -1316,7 +1106,7 @@ class RetrievalExample:
         """
         hard_negatives followed by mined_negatives.
         """
-    def to_dict(self) -> dict[str, typing.Any]:
+    def to_dict(self) -> typing.Any:
         """
         {'case_id', 'impression_id', 'query', 'positives', 'hard_negatives', 'mined_negatives', 'weight', 'timestamp_ms'}.
         """
@@ -1361,7 +1151,7 @@ class RerankList:
         ...
     def __repr__(self) -> str:
         ...
-    def to_dict(self) -> dict[str, typing.Any]:
+    def to_dict(self) -> typing.Any:
         """
         {'case_id', 'impression_id', 'query', 'context', 'candidates', 'labels', 'retrieval_scores', 'retrieval_ranks', 'weight', 'timestamp_ms'}.
         """
@@ -1420,7 +1210,7 @@ class PreferencePair:
         ...
     def __repr__(self) -> str:
         ...
-    def to_dict(self) -> dict[str, typing.Any]:
+    def to_dict(self) -> typing.Any:
         """
         {'impression_id', 'prompt', 'chosen', 'rejected', 'weight', 'source', 'timestamp_ms'}.
         """
@@ -1449,7 +1239,7 @@ class KtoExample:
         ...
     def __repr__(self) -> str:
         ...
-    def to_dict(self) -> dict[str, typing.Any]:
+    def to_dict(self) -> typing.Any:
         """
         {'impression_id', 'prompt', 'completion', 'label', 'weight', 'source', 'timestamp_ms'}.
         """
@@ -1517,19 +1307,238 @@ class FeedbackQrels:
     @queries.setter
     def queries(self, arg0: collections.abc.Mapping[str, str]) -> None:
         ...
-def compile_preferences(store: SqliteStore | os.PathLike | str, after_seq: typing.SupportsInt | typing.SupportsIndex = 0, until_seq: typing.SupportsInt | typing.SupportsIndex = 0, min_weight: typing.SupportsFloat | typing.SupportsIndex = 0.0, strength_weights: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(3)"] = [1.0, 2.0, 3.0], keep_ties: bool = False, both_bad_as_kto_negatives: bool = True) -> PreferenceData:
+class RewardModel:
+    """
+    Bradley-Terry reward model: P(chosen > rejected) = sigmoid(w . (phi(chosen) - phi(rejected))) over standardised reply features (see feature_names()): length, overlap with the question and the conversation, grounding in the references, citation count and validity, relevance and rank of the cited references, repetition, novel terms, and the cited documents' relevance rate in relevance feedback (set_document_relevance). A query's last line is the question, the lines before it the conversation; a reference may start with its '[doc_id]' marker so citations can be checked. Trained by Newton steps (deterministic: same data, same bytes).
+    """
+    @staticmethod
+    def feature_names() -> list[str]:
+        """
+        The feature names, in the order of features().
+        """
+    @staticmethod
+    def from_bytes(data: bytes) -> RewardModel:
+        """
+        A model from to_bytes() output. Raises ParseError for anything else.
+        """
+    @staticmethod
+    def load(path: typing.Any) -> RewardModel:
+        """
+        Reads a saved model. Raises IoError, ParseError.
+        """
+    def __init__(self, config: typing.Any = None) -> None:
+        """
+        config: dict of settings {'l2', 'epochs', 'tolerance', 'patience', 'min_delta', 'validation_fraction', 'seed', 'top_references', 'prior_strength', 'analyzer'} (missing keys take defaults). Raises ConfigError for unknown keys or values out of range.
+        """
+    def __repr__(self) -> str:
+        ...
+    def accuracy(self, pairs: collections.abc.Sequence[PreferencePair], references: typing.Any = None) -> float:
+        """
+        Weighted share of pairs whose chosen reply scores higher (equal scores count half); NaN for none.
+        """
+    def choose(self, query: str, candidates: collections.abc.Sequence[str], references: collections.abc.Sequence[str] = []) -> int:
+        """
+        Index of the best-scored candidate (the first of equal scores). Raises ConfigError for no candidates.
+        """
+    def features(self, query: str, reply: str, references: collections.abc.Sequence[str] = []) -> list[float]:
+        """
+        The raw features of one reply.
+        """
+    def save(self, path: typing.Any) -> None:
+        """
+        Writes to_bytes() to a file. Raises IoError.
+        """
+    def score(self, query: str, reply: str, references: collections.abc.Sequence[str] = []) -> float:
+        """
+        The reward of one reply (higher is better).
+        """
+    def set_document_relevance(self, judgements: collections.abc.Mapping[str, collections.abc.Mapping[str, typing.SupportsInt | typing.SupportsIndex]]) -> None:
+        """
+        Sets the relevance evidence behind the cited_prior feature from judgements {query id: {doc id: grade}} (e.g. aitl.compile_qrels(store).judgements): each judgement counts once for its document, relevant when grade > 0. Call before train(); the evidence is saved with the model.
+        """
+    def to_bytes(self) -> bytes:
+        """
+        The model as JSON bytes (the same model always gives the same bytes).
+        """
+    def train(self, pairs: collections.abc.Sequence[PreferencePair], references: typing.Any = None, validation: collections.abc.Sequence[PreferencePair] = [], validation_references: typing.Any = None, progress: typing.Any = None) -> typing.Any:
+        """
+        Trains on PreferencePairs (query = prompt). references: one list of reference texts per pair, or None. progress(dict) is called after every Newton step; returning False stops (the best model is kept). Returns the training summary dict {'epochs_run', 'best_epoch', 'best_validation', 'train_loss', 'validation', 'stopped_early', 'cancelled'}. Raises ConfigError for no pairs or a weight <= 0, DimensionError when references do not match the pairs.
+        """
+    @property
+    def config(self) -> typing.Any:
+        """
+        The settings as a dict.
+        """
+    @property
+    def document_relevance(self) -> dict:
+        """
+        {doc id: (relevant, judged)}: the evidence set by set_document_relevance (empty: none).
+        """
+    @property
+    def feature_mean(self) -> list[float]:
+        ...
+    @property
+    def feature_scale(self) -> list[float]:
+        ...
+    @property
+    def trained(self) -> bool:
+        ...
+    @property
+    def weights(self) -> list[float]:
+        """
+        Weights of the standardised features.
+        """
+class ContrastiveExample:
+    """
+    A query, one relevant document text and hard-negative texts, for train_encoder.
+    """
+    positive: str
+    query: str
+    def __init__(self, query: str, positive: str, negatives: collections.abc.Sequence[str] = [], weight: typing.SupportsFloat | typing.SupportsIndex = 1.0) -> None:
+        ...
+    def __repr__(self) -> str:
+        ...
+    @property
+    def negatives(self) -> list[str]:
+        ...
+    @negatives.setter
+    def negatives(self, arg0: collections.abc.Sequence[str]) -> None:
+        ...
+    @property
+    def weight(self) -> float:
+        ...
+    @weight.setter
+    def weight(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class EncoderTrainer:
+    """
+    Contrastive (InfoNCE, in-batch + hard negatives) training of a HashedEncoder's projection with Adam. Settings as a dict and/or keywords: epochs, batch_size, learning_rate, temperature, hard_negatives, beta1, beta2, epsilon, patience, min_delta, validation_k, seed, sparse_adam.
+    """
+    def __init__(self, config: typing.Any = None, **kwargs) -> None:
+        ...
+    def loss(self, encoder: HashedEncoder, examples: typing.Any) -> float:
+        ...
+    def recall_at_k(self, encoder: HashedEncoder, examples: typing.Any) -> float:
+        ...
+    def train(self, encoder: HashedEncoder, train: typing.Any, validation: typing.Any = None, progress: typing.Any = None) -> typing.Any:
+        """
+        Trains `encoder` in place; returns the summary dict. progress(dict) returning False stops.
+        """
+    @property
+    def config(self) -> typing.Any:
+        ...
+class RankingList:
+    """
+    A training list for FeatureRanker: query, candidates (Hits or (id, score)), labels [(doc id, grade)] with 0 not relevant, 1 relevant, 2 selected; weight.
+    """
+    query: str
+    def __init__(self, query: str, candidates: typing.Any, labels: collections.abc.Sequence[tuple[str, typing.SupportsFloat | typing.SupportsIndex]] = [], weight: typing.SupportsFloat | typing.SupportsIndex = 1.0, dense: collections.abc.Sequence[tuple[str, typing.SupportsFloat | typing.SupportsIndex]] = []) -> None:
+        """
+        dense: [(doc id, score)] replacing the attached encoder's dense feature for this list (out-of-fold scores).
+        """
+    @property
+    def candidates(self) -> list[Hit]:
+        ...
+    @candidates.setter
+    def candidates(self, arg0: collections.abc.Sequence[Hit]) -> None:
+        ...
+    @property
+    def dense(self) -> list[tuple[str, float]]:
+        ...
+    @dense.setter
+    def dense(self, arg0: collections.abc.Sequence[tuple[str, typing.SupportsFloat | typing.SupportsIndex]]) -> None:
+        ...
+    @property
+    def labels(self) -> list[tuple[str, float]]:
+        ...
+    @labels.setter
+    def labels(self, arg0: collections.abc.Sequence[tuple[str, typing.SupportsFloat | typing.SupportsIndex]]) -> None:
+        ...
+    @property
+    def weight(self) -> float:
+        ...
+    @weight.setter
+    def weight(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class FeatureRanker:
+    """
+    Learned reranker over query-document features (feature_names()) trained with LambdaRank on NDCG@k: model='trees' (gradient-boosted trees, LambdaMART; settings in trees={rounds, learning_rate, max_depth, max_leaves, min_child_weight, l2, min_split_gain, subsample, feature_subsample, max_bins}) or model='linear' (epochs, learning_rate, l2, beta1, beta2, epsilon). Settings as a dict and/or keywords (model, trees, epochs, learning_rate, ndcg_k, deep_pair_weight, deep_pair_per_dcg, l2, patience, min_delta, learn_feedback, leave_one_out, beta1, beta2, epsilon, seed, features).
+    """
+    @staticmethod
+    def feature_names() -> list[str]:
+        ...
+    @staticmethod
+    def load(data: bytes, kb: KnowledgeBase) -> FeatureRanker:
+        """
+        A ranker from save() bytes (attach the encoder again when it uses the dense feature).
+        """
+    @staticmethod
+    def load_file(path: typing.Any, kb: KnowledgeBase) -> FeatureRanker:
+        ...
+    def __init__(self, kb: KnowledgeBase, config: typing.Any = None, **kwargs) -> None:
+        ...
+    def add_feedback(self, doc_id: str, relevant: typing.SupportsFloat | typing.SupportsIndex = 0.0, not_relevant: typing.SupportsFloat | typing.SupportsIndex = 0.0, selected: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
+        ...
+    def clear_encoder(self) -> None:
+        ...
+    def clear_feedback(self) -> None:
+        ...
+    def features(self, query: str, candidates: typing.Any) -> numpy.typing.NDArray[numpy.float64]:
+        """
+        The raw (unstandardised) feature matrix, one row per candidate.
+        """
+    def fit(self, train: typing.Any, validation: typing.Any = None, progress: typing.Any = None) -> typing.Any:
+        """
+        Trains on RankingLists (or dicts); returns the summary dict.
+        """
+    def ndcg(self, lists: typing.Any, k: typing.SupportsInt | typing.SupportsIndex = 8) -> float:
+        ...
+    def rerank(self, query: str, candidates: typing.Any, k: typing.SupportsInt | typing.SupportsIndex) -> list[Hit]:
+        """
+        The k best candidates by the model, best first, as Hits.
+        """
+    def rerank_many(self, queries: collections.abc.Sequence[str], candidates: typing.Any, k: typing.SupportsInt | typing.SupportsIndex) -> list[list[Hit]]:
+        ...
+    def save(self) -> bytes:
+        """
+        The model as bytes (deterministic).
+        """
+    def save_file(self, path: typing.Any) -> None:
+        ...
+    def score(self, query: str, candidates: typing.Any) -> list[float]:
+        ...
+    def set_encoder(self, encoder: HashedEncoder) -> None:
+        """
+        Attaches (a copy of) a HashedEncoder for the dense feature; encodes every document now.
+        """
+    @property
+    def config(self) -> typing.Any:
+        ...
+    @property
+    def feedback(self) -> dict:
+        ...
+    @property
+    def fitted(self) -> bool:
+        ...
+    @property
+    def has_encoder(self) -> bool:
+        ...
+    @property
+    def weights(self) -> list[float]:
+        ...
+def compile_preferences(store: typing.Any, after_seq: typing.SupportsInt | typing.SupportsIndex = 0, until_seq: typing.SupportsInt | typing.SupportsIndex = 0, min_weight: typing.SupportsFloat | typing.SupportsIndex = 0.0, strength_weights: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(3)"] = [1.0, 2.0, 3.0], keep_ties: bool = False, both_bad_as_kto_negatives: bool = True) -> PreferenceData:
     """
     Preference pairs and KTO examples. Preference a/b: chosen = that reply, weight = annotation weight x strength_weights[slight, clear, strong]; tie: dropped, or two pairs of weight 0.5 (keep_ties); both_bad: two KTO negatives (both_bad_as_kto_negatives). Adoption: used_as_is -> KTO positive, not_used -> KTO negative, used_with_edits -> pair (final text over the suggestion). store: a SqliteStore or the path of one (opened read-only). Reads the annotations with after_seq < seq <= until_seq (until_seq 0: no bound), ignoring those whose weight is 0 or below min_weight; several annotators of an impression are merged by weighted majority.
     """
-def compile_qrels(store: SqliteStore | os.PathLike | str, after_seq: typing.SupportsInt | typing.SupportsIndex = 0, until_seq: typing.SupportsInt | typing.SupportsIndex = 0, min_weight: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> FeedbackQrels:
+def compile_qrels(store: typing.Any, after_seq: typing.SupportsInt | typing.SupportsIndex = 0, until_seq: typing.SupportsInt | typing.SupportsIndex = 0, min_weight: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> FeedbackQrels:
     """
     Qrels from relevance feedback, by weighted majority per case (hand-selected = relevant). store: a SqliteStore or the path of one (opened read-only). Reads the annotations with after_seq < seq <= until_seq (until_seq 0: no bound), ignoring those whose weight is 0 or below min_weight; several annotators of an impression are merged by weighted majority.
     """
-def compile_rerank(store: SqliteStore | os.PathLike | str, after_seq: typing.SupportsInt | typing.SupportsIndex = 0, until_seq: typing.SupportsInt | typing.SupportsIndex = 0, min_weight: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> list[RerankList]:
+def compile_rerank(store: typing.Any, after_seq: typing.SupportsInt | typing.SupportsIndex = 0, until_seq: typing.SupportsInt | typing.SupportsIndex = 0, min_weight: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> list[RerankList]:
     """
     Rerank lists, one per impression with relevance feedback. store: a SqliteStore or the path of one (opened read-only). Reads the annotations with after_seq < seq <= until_seq (until_seq 0: no bound), ignoring those whose weight is 0 or below min_weight; several annotators of an impression are merged by weighted majority.
     """
-def compile_retrieval(store: SqliteStore | os.PathLike | str, after_seq: typing.SupportsInt | typing.SupportsIndex = 0, until_seq: typing.SupportsInt | typing.SupportsIndex = 0, min_weight: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> list[RetrievalExample]:
+def compile_retrieval(store: typing.Any, after_seq: typing.SupportsInt | typing.SupportsIndex = 0, until_seq: typing.SupportsInt | typing.SupportsIndex = 0, min_weight: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> list[RetrievalExample]:
     """
     Retrieval examples, one per distinct query text (repeated queries merged): positives, hard negatives, weight (mean annotation weight), timestamp_ms (latest annotation). Queries without a positive are left out. store: a SqliteStore or the path of one (opened read-only). Reads the annotations with after_seq < seq <= until_seq (until_seq 0: no bound), ignoring those whose weight is 0 or below min_weight; several annotators of an impression are merged by weighted majority.
     """

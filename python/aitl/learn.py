@@ -202,12 +202,15 @@ def train_system(kb: Any, store: Any, bm25: Any, seed: int = 0, pool: int = 300,
                  encoder_trainer: Any = None, train_pool_dense: Optional[Sequence[Any]] = None,
                  dense_index: Optional[Callable[[Any], Any]] = None
                  ) -> Tuple[TrainedSystem, Dict]:
-    """Train encoder(s) + ranker from the store (recipe "C" of wip/NOTES_cpp.md).
+    """Train encoder(s) + ranker from the store.
 
     Encoder: ``aitl.train_encoder`` on a HashedEncoder(256) with tau 0.05, Adam 1e-3, batch 64,
     one hard negative, early stopping (patience 2) on the latest ``validation`` share of the
-    compiled retrieval examples. Ranker: ``aitl.FeatureRanker`` (LambdaRank NDCG@8, lr 0.05) on
-    the compiled rerank lists over the RRF pool, with 2-fold out-of-fold dense scores.
+    compiled retrieval examples. Ranker: ``aitl.FeatureRanker`` (its default model: LambdaMART
+    trees on NDCG@8; ``ranker_epochs`` applies to ``model="linear"`` only) on the compiled rerank
+    lists over the RRF pool, whose dense feature holds 2-fold out-of-fold scores (two encoders,
+    each trained on the other half of the cases) so that the ranker does not learn to over-trust
+    a dense score inflated on its own training queries.
 
     ``encoder_trainer``: another trainer of the :mod:`aitl.trainers` slot (e.g.
     :class:`aitl.trainers.MiniLMTrainer`), trained on the same split; its re-indexed corpus
