@@ -17,3 +17,15 @@ export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 .venv/bin/python bench/bench_learn.py "$@"
 .venv/bin/python bench/bench_reward.py "$@"
 .venv/bin/python bench/bench_minilm.py "$@"
+# The lift experiment of `aitl learn` (README "Learning from feedback"): both bases, default and
+# 30% careless agents, seed 0 (full runs only; about 10 minutes).
+if [[ " $* " != *" --quick "* ]]; then
+  dstc="$(mktemp -d)/dstc11"
+  .venv/bin/aitl convert dstc11 "${AITL_DATA_DIR:-../shared/data}/dstc11-track5" "$dstc" >/dev/null
+  for base in bm25 hybrid-minilm; do
+    for careless in 0 0.3; do
+      .venv/bin/aitl learn --data "$dstc" --seed 0 --base "$base" --careless-share "$careless" --quiet \
+          --report "bench/results/lift_${base}_careless${careless}.json"
+    done
+  done
+fi
