@@ -29,3 +29,6 @@ if [[ " $* " != *" --quick "* ]]; then
     done
   done
 fi
+# One full flywheel cycle (compile, train, evaluate, gate, promote, re-embed + rebuild) on DSTC11
+# with >= 50,000 stored annotations (README "The flywheel").
+.venv/bin/python bench/bench_flywheel.py "$@"

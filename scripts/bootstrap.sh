@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything aitl needs on a fresh Debian 12/13 machine (run as root) and builds it.
 #   scripts/bootstrap.sh            C++ deps + .venv with aitl (editable)
+#   scripts/bootstrap.sh main       ... plus matplotlib (the main job's plot)
 #   scripts/bootstrap.sh test       ... plus the test extras (real MiniLM model, trec_eval, Xapian)
 #   scripts/bootstrap.sh bench      ... plus the benchmark peers (faiss, hnswlib, bm25s, Xapian)
 set -euo pipefail
@@ -26,12 +27,13 @@ if [ ! -x .venv/bin/python ]; then
   .venv/bin/pip install -q --upgrade pip
 fi
 case "$extra" in
+  main)  spec=".[plot]" ;;
   test)  spec=".[test]" ;;
   bench) spec=".[test,bench]" ;;
   *)     spec="." ;;
 esac
 # torch first and pinned: 2.13.0 is the CPU wheel on this machine kind's disk.
-if [ -n "$extra" ] && ! .venv/bin/python -c "import torch" >/dev/null 2>&1; then
+if { [ "$extra" = test ] || [ "$extra" = bench ]; } && ! .venv/bin/python -c "import torch" >/dev/null 2>&1; then
   echo "[aitl] pip install torch==2.13.0 (CPU)" >&2
   .venv/bin/pip install -q torch==2.13.0
 fi

@@ -23,7 +23,7 @@ echo "[aitl] store tests under ThreadSanitizer (group commit, concurrent readers
 cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=Debug -DAITL_BUILD_TESTS=ON -DAITL_BUILD_EXAMPLES=OFF \
       -DCMAKE_CXX_FLAGS="-fsanitize=thread -O1 -g" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" >/dev/null
 cmake --build build/tsan -j "$jobs" --target aitl_store_tests
-TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/aitl_store_tests "[store],[feedback]"
+TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/aitl_store_tests "[store],[feedback],[registry]"
 
 echo "[aitl] pytest" >&2
 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 .venv/bin/python -m pytest -q tests/python "$@"

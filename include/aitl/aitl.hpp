@@ -12,6 +12,9 @@
 #include "types.hpp"
 #include "version.hpp"
 
+#include "pipeline.hpp"
+#include "pipeline_config.hpp"
+
 #include "kb/knowledge_base.hpp"
 #include "text/analyzer.hpp"
 #include "text/ngram.hpp"
@@ -30,7 +33,24 @@
 
 #include "eval/metrics.hpp"
 #include "eval/qrels.hpp"
+#include "eval/significance.hpp"
 #include "eval/trec.hpp"
+
+#include "flywheel/gaps.hpp"
+#include "flywheel/gaps_types.hpp"
+#include "flywheel/gate.hpp"
+#include "flywheel/index_lifecycle.hpp"
+#include "flywheel/index_lifecycle_config.hpp"
+#include "flywheel/registry.hpp"
+#include "flywheel/registry_types.hpp"
+#include "flywheel/scheduler.hpp"
+
+#include "generate/best_of_n.hpp"
+#include "generate/callback_generator.hpp"
+#include "generate/extractive.hpp"
+#include "generate/extractive_config.hpp"
+#include "generate/reference.hpp"
+#include "generate/sentences.hpp"
 
 #include "learn/compile.hpp"
 #include "learn/encoder_trainer.hpp"

@@ -13,6 +13,7 @@
 
 #include "feedback/annotation.hpp"
 #include "feedback/impression.hpp"
+#include "generate/reference.hpp"
 #include "types.hpp"
 #include "error.hpp"
 
@@ -219,6 +220,66 @@ struct store_model {
     std::string append(const annotation& a) { return a.id; }
     impression get_impression(std::string_view) const { throw not_found("store_model::get_impression: empty store"); }
     std::vector<annotation> annotations_since(std::int64_t, std::size_t) const { return {}; }
+};
+
+// --------------------------------------------------------------------------------------
+// Generator
+// --------------------------------------------------------------------------------------
+
+/**
+ * @brief Generator contract.
+ *
+ * A type `G` is a generator when, for `const G g`, `std::string_view q`,
+ * `const std::vector<reference>& refs` (best first), `std::string_view v`:
+ *  - `g.generate(q, refs, v)` returns a `generated_reply` whose text cites references as
+ *    `[doc_id]` markers and whose `citations` list the cited ids of `refs`; an unknown variant
+ *    `v` throws `config_error`; no references is an expected case (a fallback reply);
+ *  - `g.variants()` returns the variant names it accepts (`std::vector<std::string>`, non-empty).
+ *
+ * `extractive_generator` (generate/extractive.hpp) is the offline default,
+ * `callback_generator` (generate/callback_generator.hpp) wraps any function (e.g. an LLM) and
+ * `reward_selected_generator` (generate/best_of_n.hpp) picks the best of N by a reward model.
+ */
+template <class G, class = void>
+struct has_generate : std::false_type {};
+template <class G>
+struct has_generate<G, detail::void_t<decltype(std::declval<const G&>().generate(
+                           std::declval<std::string_view>(), std::declval<const std::vector<reference>&>(),
+                           std::declval<std::string_view>()))>>
+    : std::is_convertible<decltype(std::declval<const G&>().generate(std::declval<std::string_view>(),
+                                                                     std::declval<const std::vector<reference>&>(),
+                                                                     std::declval<std::string_view>())),
+                          generated_reply> {};
+
+template <class G, class = void>
+struct has_variants : std::false_type {};
+template <class G>
+struct has_variants<G, detail::void_t<decltype(std::declval<const G&>().variants())>>
+    : std::is_convertible<decltype(std::declval<const G&>().variants()), std::vector<std::string>> {};
+
+template <class G>
+struct is_generator : std::integral_constant<bool, has_generate<G>::value && has_variants<G>::value> {};
+template <class G>
+inline constexpr bool is_generator_v = is_generator<G>::value;
+
+/// @brief Fails compilation with a message naming the missing member.
+template <class G>
+constexpr void require_generator() {
+    static_assert(has_generate<G>::value,
+                  "aitl: Generator must provide `generated_reply generate(std::string_view query, const "
+                  "std::vector<reference>& refs, std::string_view variant) const`");
+    static_assert(has_variants<G>::value, "aitl: Generator must provide `std::vector<std::string> variants() const`");
+}
+
+/// @brief Reference model of the generator contract (one variant "default", an empty reply).
+struct generator_model {
+    generated_reply generate(std::string_view, const std::vector<reference>&, std::string_view variant) const {
+        if (variant != "default")
+            throw config_error("generator_model::generate: unknown variant (got '" + std::string(variant) +
+                               "', expected default)");
+        return generated_reply{{}, {}, std::string(variant)};
+    }
+    std::vector<std::string> variants() const { return {"default"}; }
 };
 
 }  // namespace aitl

@@ -7,7 +7,7 @@ import numpy
 import numpy.typing
 import os
 import typing
-__all__: list[str] = ['Adoption', 'AitlError', 'Analyzer', 'Annotation', 'BM25', 'CallbackEncoder', 'Candidate', 'ConfigError', 'ContrastiveExample', 'DenseRetriever', 'DimensionError', 'Document', 'EncoderTrainer', 'Evaluation', 'ExactIndex', 'FeatureRanker', 'FeedbackQrels', 'HashedEncoder', 'Hit', 'HnswIndex', 'HybridRetriever', 'Impression', 'IoError', 'KnowledgeBase', 'KnowledgeRelevance', 'KtoExample', 'MissingKnowledge', 'NotFoundError', 'ParseError', 'Preference', 'PreferenceData', 'PreferencePair', 'RankingList', 'RelevanceLabel', 'Reply', 'RerankList', 'RetrievalExample', 'RewardModel', 'SqliteStore', 'StateError', 'StoreStats', 'compile_preferences', 'compile_qrels', 'compile_rerank', 'compile_retrieval', 'default_metrics', 'english_stopwords', 'evaluate', 'read_qrels', 'read_trec_run', 'time_split', 'tokenize', 'train_encoder', 'write_qrels', 'write_trec_run']
+__all__: list[str] = ['Adoption', 'AitlError', 'Analyzer', 'Annotation', 'BM25', 'CallbackEncoder', 'CallbackGenerator', 'Candidate', 'ConfigError', 'ContrastiveExample', 'DenseRetriever', 'DimensionError', 'Document', 'EncoderTrainer', 'Evaluation', 'ExactIndex', 'ExtractiveGenerator', 'FeatureRanker', 'FeedbackQrels', 'GapReport', 'GateConfig', 'GateDecision', 'GeneratedReply', 'HashedEncoder', 'Hit', 'HnswIndex', 'HybridRetriever', 'Impression', 'IoError', 'KnowledgeBase', 'KnowledgeRelevance', 'KtoExample', 'MissingKnowledge', 'ModelRegistry', 'NotFoundError', 'ParseError', 'Pipeline', 'Preference', 'PreferenceData', 'PreferencePair', 'RankingList', 'Reference', 'RelevanceLabel', 'Reply', 'RerankList', 'RetrievalExample', 'RewardModel', 'RewardSelectedGenerator', 'ScheduleDecision', 'Scheduler', 'SchedulerConfig', 'SchedulerState', 'ServingIndex', 'SqliteStore', 'StateError', 'StoreStats', 'citation_markers', 'compile_preferences', 'compile_qrels', 'compile_rerank', 'compile_retrieval', 'default_metrics', 'english_stopwords', 'evaluate', 'format_citation', 'gap_report', 'gate', 'make_references', 'paired_test', 'read_qrels', 'read_trec_run', 'sign_test', 'split_sentences', 'strip_citations', 'time_split', 'tokenize', 'train_encoder', 'write_qrels', 'write_trec_run']
 class AitlError(RuntimeError):
     """
     Root of every error aitl raises.
@@ -1526,6 +1526,663 @@ class FeatureRanker:
     @property
     def weights(self) -> list[float]:
         ...
+class ModelRegistry:
+    """
+    A directory of versioned model artifacts with a manifest (manifest.json): champion/challenger roles, promote, reject and rollback. Every change is one atomic manifest commit (write manifest.json.tmp, fsync, rename, fsync the directory), so a crash at any moment leaves the old or the new state, never a mix; opening recovers (removes temporary files and version folders the manifest does not list). Several objects or processes may share one directory: writers take a file lock and re-read the manifest. Versions are dicts: {'version', 'parent', 'watermark', 'metrics', 'decision', 'created', 'status', 'note', 'artifacts': [{'name', 'sha256', 'bytes'}]}; status is 'challenger', 'champion', 'retired' or 'rejected'. Thread-safe; the GIL is released during file work.
+    """
+    def __init__(self, path: typing.Any) -> None:
+        """
+        Opens (or creates) the registry in folder `path` (str or os.PathLike). Raises IoError when it cannot be created or read, ParseError (.file, .field) when manifest.json is malformed or inconsistent.
+        """
+    def __repr__(self) -> str:
+        ...
+    def add(self, files: dict[str, typing.Any], parent: str | None = None, watermark: typing.SupportsInt | typing.SupportsIndex = 0, metrics: typing.Any = None, note: str = '') -> str:
+        """
+        Copies `files` ({artifact name: source path}, names are plain file names such as 'encoder.bin') durably into a new version, hashes them (SHA-256) and commits it as the challenger (a previous challenger becomes 'rejected' with decision {'reason': 'superseded'}). parent: the version it was trained from (None or '' = none); watermark: store seq of the last annotation used in training; metrics: a dict. Returns the version id ('v000001', ...). Raises ConfigError (no files, bad name, watermark < 0, metrics not a dict), NotFoundError (unknown parent), IoError (unreadable source); nothing is registered then.
+        """
+    def file(self, version: str, name: str) -> str:
+        """
+        The path of artifact `name` of `version`. Raises NotFoundError for an unknown version or name.
+        """
+    def get(self, version: str) -> dict[str, typing.Any]:
+        """
+        The version as a dict. Raises NotFoundError (a KeyError).
+        """
+    def manifest(self) -> dict[str, typing.Any]:
+        """
+        The committed manifest as a dict: format, format_version, next_id, champion, champion_history, versions.
+        """
+    def promote(self, version: str, decision: typing.Any = None) -> None:
+        """
+        Makes `version` (the challenger or a retired version) the champion and retires the old one, in one atomic commit; `decision` (the gate decision, a dict or None) is kept with it. Raises NotFoundError (unknown version), StateError (already champion, or rejected).
+        """
+    def reject(self, version: str, decision: typing.Any) -> None:
+        """
+        Marks `version` (the challenger or a retired version) 'rejected' with the gate decision. Raises NotFoundError, StateError (the champion: use rollback(); already rejected).
+        """
+    def rollback(self) -> str | None:
+        """
+        Reinstates the previous champion of the champion history (skipping versions rejected since); the current champion becomes 'retired'. Returns the new champion, or None when there is no previous champion (nothing changes).
+        """
+    def verify(self, version: str) -> None:
+        """
+        Re-hashes every artifact file of `version` against the manifest. Raises IoError naming the file when one is missing or its size or SHA-256 differs; NotFoundError for an unknown version.
+        """
+    def versions(self) -> list[dict[str, typing.Any]]:
+        """
+        Every version as a dict, in id order.
+        """
+    @property
+    def challenger(self) -> dict[str, typing.Any] | None:
+        """
+        The challenger (added, neither promoted nor rejected) as a dict, or None.
+        """
+    @property
+    def champion(self) -> dict[str, typing.Any] | None:
+        """
+        The champion version as a dict, or None when none was promoted.
+        """
+    @property
+    def path(self) -> str:
+        """
+        The registry folder (absolute).
+        """
+class GateConfig:
+    """
+    Settings of gate(): primary metrics tested on the fresh set, guard metrics checked on the guard set, significance level, test method, tolerances.
+    """
+    __hash__: typing.ClassVar[None] = None
+    method: str
+    require: str
+    @staticmethod
+    def from_dict(d: dict[str, typing.Any]) -> GateConfig:
+        """
+        A GateConfig from its dict form; missing keys keep their defaults. Raises ConfigError.
+        """
+    def __eq__(self, arg0: GateConfig) -> bool:
+        ...
+    def __init__(self, *, primary: collections.abc.Sequence[str] = ['recall@75', 'precision@8'], require: str = 'all', alpha: typing.SupportsFloat | typing.SupportsIndex = 0.05, method: str = 'permutation', rounds: typing.SupportsInt | typing.SupportsIndex = 10000, guard: collections.abc.Sequence[str] = ['ndcg@10', 'mrr@10', 'recall@75', 'precision@8'], tolerance: typing.SupportsFloat | typing.SupportsIndex = 0.01, tolerances: collections.abc.Mapping[str, typing.SupportsFloat | typing.SupportsIndex] = {}, min_queries: typing.SupportsInt | typing.SupportsIndex = 30, seed: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
+        """
+        All keyword arguments; validated (ConfigError naming the field). require: 'all' or 'any' primary metric significantly better; tolerance: allowed drop of a guard metric's mean (absolute), tolerances: per-metric overrides.
+        """
+    def __repr__(self) -> str:
+        ...
+    def to_dict(self) -> dict[str, typing.Any]:
+        """
+        The JSON form as a dict.
+        """
+    @property
+    def alpha(self) -> float:
+        ...
+    @alpha.setter
+    def alpha(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def guard(self) -> list[str]:
+        ...
+    @guard.setter
+    def guard(self, arg0: collections.abc.Sequence[str]) -> None:
+        ...
+    @property
+    def min_queries(self) -> int:
+        ...
+    @min_queries.setter
+    def min_queries(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def primary(self) -> list[str]:
+        ...
+    @primary.setter
+    def primary(self, arg0: collections.abc.Sequence[str]) -> None:
+        ...
+    @property
+    def rounds(self) -> int:
+        ...
+    @rounds.setter
+    def rounds(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def seed(self) -> int:
+        ...
+    @seed.setter
+    def seed(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def tolerance(self) -> float:
+        ...
+    @tolerance.setter
+    def tolerance(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def tolerances(self) -> dict[str, float]:
+        ...
+    @tolerances.setter
+    def tolerances(self, arg0: collections.abc.Mapping[str, typing.SupportsFloat | typing.SupportsIndex]) -> None:
+        ...
+class GateDecision:
+    """
+    The outcome of gate(): promote or not, a one-line reason with numbers, every comparison (to_dict) and a Markdown table (to_markdown).
+    """
+    def __bool__(self) -> bool:
+        """
+        True when promoted.
+        """
+    def __repr__(self) -> str:
+        ...
+    def to_dict(self) -> dict[str, typing.Any]:
+        """
+        {promote, reason, deciding_metric, deciding_set, fresh_queries, guard_queries, fresh: [{metric, set, better, worse, tolerance, regression, result}], guard: [...], guard_regressions, config}.
+        """
+    def to_markdown(self) -> str:
+        """
+        The decision, its reason and a table of every comparison.
+        """
+    @property
+    def deciding_metric(self) -> str:
+        """
+        '' when no metric decided (too few queries).
+        """
+    @property
+    def deciding_set(self) -> str:
+        """
+        'fresh', 'guard' or ''.
+        """
+    @property
+    def fresh_queries(self) -> int:
+        ...
+    @property
+    def guard_queries(self) -> int:
+        ...
+    @property
+    def guard_regressions(self) -> list[str]:
+        ...
+    @property
+    def promote(self) -> bool:
+        ...
+    @property
+    def reason(self) -> str:
+        ...
+class SchedulerConfig:
+    """
+    Settings of the Scheduler: count thresholds per annotation type, cadence, drift.
+    """
+    __hash__: typing.ClassVar[None] = None
+    @staticmethod
+    def from_dict(d: dict[str, typing.Any]) -> SchedulerConfig:
+        """
+        A SchedulerConfig from its dict form; missing keys keep their defaults. Raises ConfigError.
+        """
+    def __eq__(self, arg0: SchedulerConfig) -> bool:
+        ...
+    def __init__(self, *, min_counts: collections.abc.Mapping[str, typing.SupportsInt | typing.SupportsIndex] = {'adoption': 200, 'knowledge_relevance': 200, 'missing_knowledge': 50, 'preference': 200}, cadence_ms: typing.SupportsInt | typing.SupportsIndex = 604800000, cadence_min_annotations: typing.SupportsInt | typing.SupportsIndex = 1, drift_threshold: typing.SupportsFloat | typing.SupportsIndex = 0.1, drift_min_window: typing.SupportsInt | typing.SupportsIndex = 100) -> None:
+        """
+        All keyword arguments; validated. min_counts: {annotation type: new annotations that trigger a run} (types: preference, adoption, knowledge_relevance, missing_knowledge; absent or 0 = no count trigger); cadence_ms: 0 = no cadence trigger; drift_min_window: 0 = no drift trigger.
+        """
+    def __repr__(self) -> str:
+        ...
+    def to_dict(self) -> dict[str, typing.Any]:
+        """
+        The JSON form as a dict.
+        """
+    @property
+    def cadence_min_annotations(self) -> int:
+        ...
+    @cadence_min_annotations.setter
+    def cadence_min_annotations(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cadence_ms(self) -> int:
+        ...
+    @cadence_ms.setter
+    def cadence_ms(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def drift_min_window(self) -> int:
+        ...
+    @drift_min_window.setter
+    def drift_min_window(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def drift_threshold(self) -> float:
+        ...
+    @drift_threshold.setter
+    def drift_threshold(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def min_counts(self) -> dict[str, int]:
+        ...
+    @min_counts.setter
+    def min_counts(self, arg0: collections.abc.Mapping[str, typing.SupportsInt | typing.SupportsIndex]) -> None:
+        ...
+class SchedulerState:
+    """
+    What the Scheduler knows: new annotations per type since the last run, the last run time, and the adoption / relevance rates of the baseline window and since the last run. Not thread-safe.
+    """
+    __hash__: typing.ClassVar[None] = None
+    @staticmethod
+    def from_dict(d: dict[str, typing.Any]) -> SchedulerState:
+        """
+        A SchedulerState from its dict form. Raises ConfigError.
+        """
+    def __eq__(self, arg0: SchedulerState) -> bool:
+        ...
+    def __init__(self) -> None:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def observe(self, annotation: typing.Any) -> None:
+        """
+        Counts one annotation, or a list of them (Annotation objects or dicts in the JSON form; ConfigError naming the field for a bad dict).
+        """
+    def record_run(self, now_ms: typing.SupportsInt | typing.SupportsIndex, rebaseline: bool = False) -> None:
+        """
+        Records that a cycle ran at now_ms: clears the counts and the window since the last run, which becomes the baseline when rebaseline is set or no baseline exists yet.
+        """
+    def to_dict(self) -> dict[str, typing.Any]:
+        """
+        {counts, last_run_ms, window_start_ms, baseline: {adoption: {n, positive, rate}, relevance: ...}, recent: {...}}.
+        """
+    @property
+    def counts(self) -> dict[str, int]:
+        """
+        {annotation type: new annotations since the last run}.
+        """
+    @property
+    def last_run_ms(self) -> int:
+        """
+        -1 = never.
+        """
+    @last_run_ms.setter
+    def last_run_ms(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def window_start_ms(self) -> int:
+        """
+        Earliest annotation timestamp since the last run; -1 = none.
+        """
+    @window_start_ms.setter
+    def window_start_ms(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+class ScheduleDecision:
+    """
+    Answer of Scheduler.due(): run, retrain (subset of 'encoder', 'reranker', 'reward_model'), reasons (with numbers).
+    """
+    def __bool__(self) -> bool:
+        """
+        True when a cycle is due.
+        """
+    def __repr__(self) -> str:
+        ...
+    def to_dict(self) -> dict[str, typing.Any]:
+        """
+        {run, retrain, reasons}.
+        """
+    @property
+    def reasons(self) -> list[str]:
+        ...
+    @property
+    def retrain(self) -> list[str]:
+        ...
+    @property
+    def run(self) -> bool:
+        ...
+class Scheduler:
+    """
+    When to run a flywheel cycle and what to retrain: count triggers (relevance -> encoder + reranker; preference / adoption -> reward_model), cadence and drift (-> all models).
+    """
+    def __init__(self, config: typing.Any = None) -> None:
+        """
+        config: SchedulerConfig, its dict form or None (defaults). Raises ConfigError.
+        """
+    def __repr__(self) -> str:
+        ...
+    def due(self, state: SchedulerState, now_ms: typing.SupportsInt | typing.SupportsIndex) -> ScheduleDecision:
+        """
+        Whether a cycle is due at now_ms (Unix milliseconds) and what it retrains; not due is a normal result whose reasons say how far each trigger is.
+        """
+    @property
+    def config(self) -> SchedulerConfig:
+        ...
+class GapReport:
+    """
+    The knowledge-gap report: clusters of missing-knowledge flags and "nothing relevant shown" impressions, ranked by a recency-weighted count (see gap_report).
+    """
+    @staticmethod
+    def from_dict(d: dict) -> GapReport:
+        """
+        The report from its dict form (to_dict()).
+        """
+    def __len__(self) -> int:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def to_dict(self) -> dict[str, typing.Any]:
+        """
+        The JSON form as a dict (json.dumps-able).
+        """
+    def to_markdown(self) -> str:
+        """
+        The report as Markdown: summary, table of clusters, one section per cluster.
+        """
+    @property
+    def clustered_signals(self) -> int:
+        ...
+    @property
+    def clusters(self) -> list[dict[str, typing.Any]]:
+        """
+        The clusters, best first: dicts with rank, score, size, share, distinct_cases, missing_knowledge, no_relevant, first_seen_ms, last_seen_ms, cohesion, top_terms, representatives, selected_docs, suggested_sources, impression_ids, case_ids.
+        """
+    @property
+    def clusters_found(self) -> int:
+        """
+        Clusters of at least min_cluster_size signals (before max_clusters).
+        """
+    @property
+    def config(self) -> dict[str, typing.Any]:
+        """
+        The settings used.
+        """
+    @property
+    def dim(self) -> int:
+        ...
+    @property
+    def encoder(self) -> str:
+        ...
+    @property
+    def missing_knowledge_signals(self) -> int:
+        ...
+    @property
+    def no_relevant_signals(self) -> int:
+        ...
+    @property
+    def now_ms(self) -> int:
+        """
+        Reference time of the recency weights.
+        """
+    @property
+    def signals(self) -> int:
+        """
+        Gap signals read.
+        """
+    @property
+    def watermark(self) -> int:
+        """
+        Largest annotation seq read: pass it as since= for the next report.
+        """
+class Reference:
+    """
+    One knowledge-base document handed to a generator, in rank order: doc_id (cited as '[doc_id]'), title, text, score (the ranking stage's, higher = more relevant).
+    """
+    __hash__: typing.ClassVar[None] = None
+    doc_id: str
+    text: str
+    title: str
+    @staticmethod
+    def from_dict(d: dict) -> Reference:
+        """
+        A Reference from {'doc_id', 'title', 'text', 'score'} (doc_id required). Raises ConfigError for unknown keys or wrong types.
+        """
+    def __eq__(self, arg0: Reference) -> bool:
+        ...
+    def __getstate__(self) -> tuple[str, str, str, float]:
+        ...
+    def __init__(self, doc_id: str, title: str = '', text: str = '', score: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, arg0: tuple) -> None:
+        ...
+    def to_dict(self) -> dict[str, typing.Any]:
+        """
+        {'doc_id', 'title', 'text', 'score'}.
+        """
+    @property
+    def score(self) -> float:
+        ...
+    @score.setter
+    def score(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class GeneratedReply:
+    """
+    A generated reply: text (with '[doc_id]' citation markers), citations (the doc ids of the given references it cites, in order of first use), variant (what made it).
+    """
+    __hash__: typing.ClassVar[None] = None
+    text: str
+    variant: str
+    def __eq__(self, arg0: GeneratedReply) -> bool:
+        ...
+    def __init__(self, text: str = '', citations: collections.abc.Sequence[str] = [], variant: str = '') -> None:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def to_dict(self) -> dict[str, typing.Any]:
+        """
+        {'text', 'citations', 'variant'}.
+        """
+    @property
+    def citations(self) -> list[str]:
+        ...
+    @citations.setter
+    def citations(self, arg0: collections.abc.Sequence[str]) -> None:
+        ...
+class ExtractiveGenerator:
+    """
+    Offline grounded generator: quotes the most relevant sentences of the top references (BM25 over their sentences with the reference's rank as a prior) and cites each reference used as '[doc_id]' after its sentences. Variants 'top' (first 2 references, by relevance) and 'coverage' (first 4, MMR redundancy penalty) by default. Deterministic; with no references the reply is the config's 'fallback' and cites nothing.
+    """
+    def __init__(self, config: typing.Any = None) -> None:
+        """
+        config: dict {'variants': [{'name', 'references', 'strategy' ('relevance' | 'mmr'), 'max_sentences', 'max_words', 'rank_prior', 'redundancy', 'min_relevance'}, ...], 'context_weight', 'question_penalty', 'k1', 'b', 'max_sentences_per_reference', 'fallback', 'analyzer'} (missing keys take defaults; 'variants' replaces the default list). Raises ConfigError for unknown keys or values out of range.
+        """
+    def __repr__(self) -> str:
+        ...
+    def generate(self, query: str, refs: typing.Any, variant: str = 'top') -> GeneratedReply:
+        """
+        The reply of one variant as a GeneratedReply. query: the question (several lines: the last is the question, the ones before the conversation). refs: the references, best first, as Reference objects or dicts {'doc_id', 'title', 'text', 'score'}. Raises ConfigError for an unknown variant or a doc_id that cannot be cited (empty, whitespace or brackets).
+        """
+    @property
+    def config(self) -> dict[str, typing.Any]:
+        """
+        The settings as a dict.
+        """
+    @property
+    def variants(self) -> list[str]:
+        """
+        The variant names, in config order.
+        """
+class CallbackGenerator:
+    """
+    A generator that calls a Python function, e.g. a prompt to any LLM: fn(query: str, refs: list[Reference], variant: str) -> str. The reply's citations are the '[doc_id]' markers of the returned text that name one of the given references. The function is called with the GIL held, also from C++ threads.
+    """
+    def __init__(self, fn: collections.abc.Callable, variants: collections.abc.Sequence[str] = ['default']) -> None:
+        """
+        fn(query, refs, variant) -> str; variants: the names it accepts (non-empty, unique). Raises ConfigError for invalid variant names.
+        """
+    def __repr__(self) -> str:
+        ...
+    def generate(self, query: str, refs: typing.Any, variant: typing.Any = None) -> GeneratedReply:
+        """
+        Calls fn and returns a GeneratedReply. refs: the references, best first, as Reference objects or dicts {'doc_id', 'title', 'text', 'score'}. variant: None = the first declared one. Raises ConfigError for an undeclared variant, TypeError when fn does not return a str, and whatever fn raises.
+        """
+    @property
+    def variants(self) -> list[str]:
+        """
+        The declared variant names.
+        """
+class RewardSelectedGenerator:
+    """
+    Best-of-N: generates several variants of another generator and serves the one the reward model scores highest. variants = [name] + the generator's variants; generating `name` ('best') picks among `candidates`, any other variant is passed through.
+    """
+    def __init__(self, generator: typing.Any, reward_model: typing.Any, candidates: typing.Any = None, name: str = 'best') -> None:
+        """
+        generator: ExtractiveGenerator, CallbackGenerator or RewardSelectedGenerator; reward_model: RewardModel (held by reference: retraining it changes later choices); candidates: the variants to choose among (None: all the generator's). Raises ConfigError for an unknown or repeated candidate or a name the generator already uses, TypeError for other types.
+        """
+    def __repr__(self) -> str:
+        ...
+    def generate(self, query: str, refs: typing.Any, variant: str = 'best') -> GeneratedReply:
+        """
+        The best-scored candidate's reply (its variant is the candidate's) for variant == name, else the generator's reply. refs: the references, best first, as Reference objects or dicts {'doc_id', 'title', 'text', 'score'}. Raises ConfigError for an unknown variant.
+        """
+    def generate_all(self, query: str, refs: typing.Any) -> list[tuple[GeneratedReply, float]]:
+        """
+        Every candidate's (GeneratedReply, reward) in candidates order. refs: the references, best first, as Reference objects or dicts {'doc_id', 'title', 'text', 'score'}.
+        """
+    @property
+    def candidates(self) -> list[str]:
+        """
+        The variants chosen among.
+        """
+    @property
+    def name(self) -> str:
+        """
+        The best-of-N variant name.
+        """
+    @property
+    def variants(self) -> list[str]:
+        """
+        [name] + the generator's variants.
+        """
+class ServingIndex:
+    """
+    Blue/green dense index: searches use the active index; rebuild() re-embeds every document with a new encoder into a new HNSW index while the active one keeps serving, checks its recall@k against exact search on a sample, publishes it to a registry folder (optional) and switches atomically. Searches in flight finish on the index they started with. Thread-safe.
+    """
+    @staticmethod
+    def default_config() -> dict[str, typing.Any]:
+        """
+        The default rebuild settings (the keywords rebuild() accepts) as a dict.
+        """
+    @staticmethod
+    def load(registry: typing.Any, version: str | None = None, encoder: typing.Any = None) -> ServingIndex:
+        """
+        A new ServingIndex serving `version` of the registry (its champion when None); see open().
+        """
+    def __init__(self) -> None:
+        """
+        An empty serving index (no active index).
+        """
+    def __len__(self) -> int:
+        """
+        Documents in the active index (0 when none).
+        """
+    def __repr__(self) -> str:
+        ...
+    def open(self, registry: typing.Any, version: str | None = None, encoder: typing.Any = None) -> str:
+        """
+        Loads `version` of the registry (its champion when None) after checking its files against the manifest, switches to it atomically and returns the version. The encoder is read from the version's encoder.bin when None. Raises NotFoundError (no champion, unknown version), IoError (files that do not verify), DimensionError (an encoder that does not fit).
+        """
+    def rebuild(self, kb: typing.Any, encoder: typing.Any, registry: typing.Any = None, queries: collections.abc.Sequence[str] | None = None, progress: typing.Any = None, **kwargs) -> dict[str, typing.Any]:
+        """
+        Re-embeds every document of `kb` (a KnowledgeBase or Documents) with `encoder` (a HashedEncoder, copied; a CallbackEncoder; or an object with .dim and .encode), builds a new HNSW index while the active one keeps serving, and measures its recall@k against exact search on a seeded sample of `queries` (texts; document texts when None). Only when recall >= min_recall: publishes index files, ids and the encoder (HashedEncoder only) to `registry` (a folder path or registry object; None = in memory) as a new promoted version, and switches. `progress(stage, done, total)` is called for 'embed', 'build', 'check', 'publish'. Settings as keywords: sample=200, k=10, min_recall=0.9, hnsw={M, ef_construction, ef, metric, seed, compact_search, max_elements}, seed=42, threads=0, batch_size=256, staging_dir=''. Returns the report dict: switched, reason, version, recall, sample, k, min_recall, documents, dim, seconds_embed, seconds_build, seconds_check, seconds_publish. Raises ConfigError for an invalid setting or duplicate document ids; IoError when publishing fails (the active index stays).
+        """
+    def search(self, query: str, k: typing.SupportsInt | typing.SupportsIndex = 10) -> list[Hit]:
+        """
+        The k best documents of the active index, best first (list[Hit]). Raises StateError when there is no active index, ConfigError when k <= 0.
+        """
+    def search_batch(self, queries: collections.abc.Sequence[str], k: typing.SupportsInt | typing.SupportsIndex = 10, threads: typing.SupportsInt | typing.SupportsIndex = 0) -> list[list[Hit]]:
+        """
+        search() for every query on one snapshot of the active index (list[list[Hit]]), on `threads` threads (0 = all).
+        """
+    @property
+    def dim(self) -> int | None:
+        """
+        The active index's vector dimension; None when there is none.
+        """
+    @property
+    def version(self) -> str | None:
+        """
+        The active version (registry id such as 'v000003', or 'memory-N'); None when there is none.
+        """
+class Pipeline:
+    """
+    The serving loop: retrieve the top k (75) documents, rerank them to the top n (8) shown, generate the champion and the challenger replies (A and B) on randomised screen sides, log the impression in the store and return it; record() stores the agent's annotations, validated against the stored impression.
+    
+    Pipeline(kb, store, retriever="bm25", encoder=None, reranker=None, generator=None, k=75, n=8, seed=0, champion_variant="top", challenger_variant="coverage", randomise_positions=True, models=None)
+    
+    - store: a SqliteStore (shared) or a path (a SqliteStore is opened there).
+    - retriever: "bm25", "dense" or "hybrid" (BM25 + dense, RRF) built over kb; "dense"/"hybrid" need encoder: a callable(list[str]) -> float array (n, dim) (e.g. a sentence-transformers model's encode), an object with .dim and .encode, a HashedEncoder or a CallbackEncoder. Or a BM25, DenseRetriever or HybridRetriever object, any object with .search(query, k), or a callable(query, k) -> list of Hit or (doc_id, score).
+    - reranker: None (keep the first-stage order), a FeatureRanker (shared: fit it before), an object with .rerank(query, hits, k), or a callable(query, hits) -> hits (Hit or (doc_id, score), best first; the pipeline keeps the first n).
+    - generator: None (ExtractiveGenerator()), an ExtractiveGenerator or CallbackGenerator, an object with .generate(query, refs, variant) and .variants, or a callable(query, refs: list[Reference], variant) -> str. The query it gets is the conversation: context turns, then the query, one per line.
+    - models: role -> version logged with every impression; roles not given get "<kind>@0".
+    
+    Impression ids are 'imp-' + 16 hex digits hashed from (seed, case, serial number); reply A is on the left when a seeded hash of the id is even, so sides are reproducible per seed. Thread safety: suggest, suggest_many, record and the setters may be called from several threads (the GIL is released while serving); a setter applies to the suggestions that start after it. Raises ConfigError for invalid settings or components, TypeError for a store that is not a SqliteStore or path.
+    """
+    def __init__(self, kb: typing.Any, store: typing.Any, retriever: typing.Any = 'bm25', encoder: typing.Any = None, reranker: typing.Any = None, generator: typing.Any = None, k: typing.SupportsInt | typing.SupportsIndex = 75, n: typing.SupportsInt | typing.SupportsIndex = 8, seed: typing.SupportsInt | typing.SupportsIndex = 0, champion_variant: str = 'top', challenger_variant: str = 'coverage', randomise_positions: bool = True, models: typing.Any = None) -> None:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def draft(self, case_id: str, query: str, context: collections.abc.Sequence[str] = [], turn: typing.SupportsInt | typing.SupportsIndex = 0, timestamp_ms: typing.SupportsInt | typing.SupportsIndex = 0) -> Impression:
+        """
+        The Impression suggest() would log, without storing it.
+        """
+    def record(self, annotation: typing.Any) -> typing.Any:
+        """
+        Validates an Annotation (or its dict) against its stored impression and stores it: its id. A list is stored in one transaction (all or none): the ids. Raises NotFoundError for an unknown impression, ConfigError naming the field (e.g. a relevance label of a reference that was not shown); nothing is stored then.
+        """
+    def set_generator(self, generator: typing.Any, version: str = '') -> None:
+        """
+        Serves later suggestions with this generator; a non-empty version becomes models['generator']. Raises ConfigError when it lacks the champion or challenger variant.
+        """
+    def set_model(self, role: str, version: str) -> None:
+        """
+        Sets one role's version.
+        """
+    def set_models(self, models: collections.abc.Mapping[str, str]) -> None:
+        """
+        Replaces the role -> version map logged with later impressions.
+        """
+    def set_reranker(self, reranker: typing.Any, version: str = '') -> None:
+        """
+        Serves later suggestions with this reranker (e.g. a newly promoted FeatureRanker); a non-empty version becomes models['reranker']. In-flight suggestions finish with the previous one.
+        """
+    def set_retriever(self, retriever: typing.Any, encoder: typing.Any = None, version: str = '') -> None:
+        """
+        Serves later suggestions with this retriever (as in the constructor); a non-empty version becomes models['retriever'].
+        """
+    def set_variants(self, champion: str, challenger: str) -> None:
+        """
+        The generator variants of reply A and reply B (e.g. after a promotion). Raises ConfigError when empty, equal or unknown to the generator.
+        """
+    def suggest(self, case_id: str, query: str, context: collections.abc.Sequence[str] = [], turn: typing.SupportsInt | typing.SupportsIndex = 0, timestamp_ms: typing.SupportsInt | typing.SupportsIndex = 0, impression_id: str = '') -> Impression:
+        """
+        Serves one case and logs it: the Impression as stored (seq stays 0). context: earlier turns; timestamp_ms 0 = now; impression_id '' = derived. Raises ConfigError for an empty case_id or query, a negative timestamp or an invalid impression (e.g. a reranker returning a document it was not given); nothing is stored then.
+        """
+    def suggest_many(self, cases: collections.abc.Iterable, threads: typing.SupportsInt | typing.SupportsIndex = 1) -> list[Impression]:
+        """
+        Serves many cases (dicts {case_id, query, context, turn, timestamp_ms, impression_id} or (case_id, query) tuples) on `threads` threads (0 = all) and logs them in one transaction: list[Impression], in order. On any error nothing is stored.
+        """
+    @property
+    def config(self) -> dict[str, typing.Any]:
+        """
+        The settings as a dict {k, n, champion_variant, challenger_variant, seed, randomise_positions, models}.
+        """
+    @property
+    def generator(self) -> typing.Any:
+        """
+        The generator object given (None for the default ExtractiveGenerator).
+        """
+    @property
+    def kb(self) -> typing.Any:
+        """
+        The KnowledgeBase.
+        """
+    @property
+    def reranker(self) -> typing.Any:
+        """
+        The reranker object given (None for the identity).
+        """
+    @property
+    def retriever(self) -> typing.Any:
+        """
+        The retriever object given (None for a kind built by the pipeline).
+        """
+    @property
+    def store(self) -> typing.Any:
+        """
+        The SqliteStore impressions are logged in.
+        """
+def citation_markers(text: str) -> list[str]:
+    """
+    The distinct ids of the '[doc_id]' markers of a text (no whitespace or brackets inside), in order of first appearance.
+    """
 def compile_preferences(store: typing.Any, after_seq: typing.SupportsInt | typing.SupportsIndex = 0, until_seq: typing.SupportsInt | typing.SupportsIndex = 0, min_weight: typing.SupportsFloat | typing.SupportsIndex = 0.0, strength_weights: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(3)"] = [1.0, 2.0, 3.0], keep_ties: bool = False, both_bad_as_kto_negatives: bool = True) -> PreferenceData:
     """
     Preference pairs and KTO examples. Preference a/b: chosen = that reply, weight = annotation weight x strength_weights[slight, clear, strong]; tie: dropped, or two pairs of weight 0.5 (keep_ties); both_bad: two KTO negatives (both_bad_as_kto_negatives). Adoption: used_as_is -> KTO positive, not_used -> KTO negative, used_with_edits -> pair (final text over the suggestion). store: a SqliteStore or the path of one (opened read-only). Reads the annotations with after_seq < seq <= until_seq (until_seq 0: no bound), ignoring those whose weight is 0 or below min_weight; several annotators of an impression are merged by weighted majority.
@@ -1562,6 +2219,48 @@ def evaluate(qrels: typing.Any, run: typing.Any, metrics: collections.abc.Sequen
     with average_complete=True, trec_eval -c). A grade >= relevance_level is relevant; nDCG gains are
     the grades. Raises ConfigError on a bad metric name, k <= 0, relevance_level < 1, NaN scores.
     """
+def format_citation(doc_id: str) -> str:
+    """
+    '[' + doc_id + ']'. Raises ConfigError for an id that cannot be a marker (empty, whitespace, brackets).
+    """
+def gap_report(store: typing.Any, encoder: typing.Any = None, config: typing.Any = None, **kwargs) -> GapReport:
+    """
+    Knowledge-gap report of a SqliteStore.
+    
+    Gap signals: impressions with a missing-knowledge flag (text: query + descriptions) or whose knowledge-relevance annotations mark no shown reference relevant and select none by hand (text: query). They are embedded with `encoder` (None: the default HashedEncoder; a HashedEncoder; or any object with .encode(list[str]) -> (n, dim) floats, or such a function, e.g. aitl.minilm.MiniLMEncoder()), centred, clustered (leader pass, then average-link merging by cosine) and ranked by score = sum of weight * 0.5^(age / half-life).
+    
+    Settings (dict and/or keywords): since (annotation seq watermark, 0), min_cluster_size (2), similarity_threshold (0.15), leader_threshold (0.7), max_clusters (10, 0 = all), half_life_days (7), now_ms (0 = newest signal), include_no_relevant (True), no_relevant_weight (0.25), center (True), representatives (3), top_terms (8), include_members (True), batch_size (256).
+    
+    Raises ConfigError for unknown or invalid settings, TypeError when store is not a SqliteStore, DimensionError when the encoder returns the wrong shape.
+    """
+def gate(champion: typing.Any, challenger: typing.Any, config: typing.Any = None) -> GateDecision:
+    """
+    Gated promotion: whether ``challenger`` replaces ``champion``.
+    
+    Each argument: {"fresh": {metric: per-query scores}, "guard": {metric: per-query scores}}
+    (lists or numpy arrays; the same queries in the same order for every metric and both systems).
+    config: GateConfig, its dict form or None (defaults). Rejected when too few queries, when a
+    primary metric is significantly worse on fresh, when a guard metric fell by more than its
+    tolerance, or when the primary metrics are not significantly better (all or any).
+    Raises ConfigError (bad config, missing metric), DimensionError (lengths differ, NaN).
+    """
+def make_references(kb: KnowledgeBase, hits_or_doc_ids: collections.abc.Iterable) -> list[Reference]:
+    """
+    References for a generator from a KnowledgeBase: items are doc ids (score 0), Hits or (id, score) tuples, best first. Raises NotFoundError for an id not in the knowledge base.
+    """
+def paired_test(base: typing.Any, challenger: typing.Any, method: str = 'permutation', rounds: typing.SupportsInt | typing.SupportsIndex = 10000, seed: typing.SupportsInt | typing.SupportsIndex = 0, confidence: typing.SupportsFloat | typing.SupportsIndex = 0.95, exact_max: typing.SupportsInt | typing.SupportsIndex = 16) -> dict[str, typing.Any]:
+    """
+    Paired test of two systems' per-query scores (same queries, same order; lists or numpy arrays).
+    
+    method "permutation": two-sided sign-flip test, exact over all sign patterns when at most
+    ``exact_max`` differences are non-zero, else ``rounds`` random patterns; interval = normal
+    approximation. method "bootstrap": percentile interval of the mean difference over ``rounds``
+    resamples and a bootstrap p-value. Deterministic for a seed.
+    
+    Returns {mean_base, mean_challenger, mean_diff, ci_low, ci_high, p_value, n, ties, method,
+    exact, rounds, confidence} (diff = challenger - base; n = 0 gives p_value 1).
+    Raises DimensionError (lengths differ, NaN/inf), ConfigError (bad method/rounds/confidence).
+    """
 def read_qrels(path: os.PathLike | str | bytes) -> dict[str, dict[str, int]]:
     """
     Read BEIR qrels TSV (query-id corpus-id score, header) or TREC qrels (qid iter docid rel) -> dict[str, dict[str, int]]. Raises IoError (missing file), ParseError (.file, .line, .field).
@@ -1569,6 +2268,18 @@ def read_qrels(path: os.PathLike | str | bytes) -> dict[str, dict[str, int]]:
 def read_trec_run(path: os.PathLike | str | bytes) -> dict:
     """
     Read a TREC run file (qid Q0 docid rank score tag) -> dict[str, list[Hit]], each list in trec_eval's order (score descending, ties by doc id descending; the rank column is ignored). Raises IoError, ParseError (.file, .line, .field; also on a duplicate doc for one query).
+    """
+def sign_test(wins: typing.SupportsInt | typing.SupportsIndex, losses: typing.SupportsInt | typing.SupportsIndex) -> float:
+    """
+    Exact two-sided binomial sign test of win/loss counts (ties left out): min(1, 2 P(X <= min(wins, losses))), X ~ Binomial(wins + losses, 1/2); 1.0 for 0, 0. Raises ConfigError on a negative count.
+    """
+def split_sentences(text: str) -> list[str]:
+    """
+    The sentences of a text: ends after '.', '!' or '?' followed by whitespace (not after abbreviations such as 'e.g.' or initials, not inside '4.95'), after CJK full stops, and at line breaks; trimmed.
+    """
+def strip_citations(text: str) -> str:
+    """
+    The text without its '[doc_id]' markers, whitespace collapsed.
     """
 @typing.overload
 def time_split(items: collections.abc.Sequence[RetrievalExample], validation_fraction: typing.SupportsFloat | typing.SupportsIndex) -> tuple[list[RetrievalExample], list[RetrievalExample]]:

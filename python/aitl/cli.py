@@ -18,6 +18,18 @@
     aitl learn --data BEIR_DIR --seed S --report OUT.json [--eval-fraction 0.5]
               [--base {bm25,hybrid-minilm}] [--encoder {hashed,minilm}] [--encoder-dir DIR]
               [--careless-share P]
+    aitl scenario OUT_DIR [--seed S] [--products N] [--regions N] [--lexical-gap G] [...]
+    aitl gaps --store PATH [--format {markdown,json}] [--out FILE] [--top 10] [--since SEQ]
+              [--encoder {hashed,minilm}] [--min-size 2] [--threshold T] [--half-life-days 7]
+    aitl flywheel [--data BEIR_DIR] [--rounds 5] [--seed S] [--store DIR] [--report OUT.json]
+              [--plot OUT.png] [--gaps OUT.md] [--withhold F] [--test-fraction F]
+              [--corrupt-round R]
+
+``flywheel`` is the main job (:mod:`aitl.flywheel`): round 0 evaluates the base system, each
+later round serves a batch of the feedback stream through the champion pipeline, lets the
+simulated agents annotate, and runs the gated retraining cycle when the scheduler says so; it
+prints the round table and writes the report, plot and knowledge-gap report. With no --data it
+runs on the built-in scenario of :mod:`aitl.scenario`.
 
 ``convert`` prints the counts as one JSON line. ``eval`` indexes the corpus, searches every
 judged query of the split one at a time (timing each search), and prints as its last line one
@@ -200,6 +212,9 @@ def _parser() -> argparse.ArgumentParser:
     le.add_argument("--careless-share", type=float, default=None, metavar="P",
                     help="share of careless agents (random labels) (default 0)")
     le.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    _scenario_parser(sub)
+    _gaps_parser(sub)
+    _flywheel_parser(sub)
     return p
 
 
@@ -468,6 +483,162 @@ def _learn(args: argparse.Namespace) -> int:
     return 0
 
 
+def _scenario_parser(sub: Any) -> None:
+    sc = sub.add_parser("scenario", help="write the built-in support scenario as a BEIR folder",
+                        description="Generate the built-in, seeded support scenario of "
+                        "aitl.scenario (a fictional smart-home company's help centre, customer "
+                        "conversations with a lexical gap, withheld topics) into OUT_DIR as a "
+                        "BEIR folder (+ groups.tsv, responses.jsonl, scenario.json). Prints the "
+                        "counts as one JSON line.")
+    sc.add_argument("out_dir", metavar="OUT_DIR", help="output folder (files are overwritten)")
+    sc.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    sc.add_argument("--company", default=None, metavar="NAME", help="company name (Lumora)")
+    for flag, kind, meta, what in (
+            ("--products", int, "N", "product lines, 1-19 (19)"),
+            ("--regions", int, "N", "sales regions, 1-6 (6)"),
+            ("--questions-per-article", float, "Q", "mean questions per article (3.3)"),
+            ("--lexical-gap", float, "G", "share of colloquial questions, 0-1 (0.9)"),
+            ("--typo-rate", float, "P", "typo chance per long word (0.03)"),
+            ("--max-turns", int, "N", "customer turns per conversation at most (3)"),
+            ("--withheld-groups", int, "N", "topic groups withheld from the KB, 0-4 (3)")):
+        sc.add_argument(flag, type=kind, default=None, metavar=meta, help=what)
+
+
+def _scenario(args: argparse.Namespace) -> int:
+    from . import scenario
+
+    kw = {k: getattr(args, k) for k in ("company", "products", "regions",
+                                        "questions_per_article", "lexical_gap", "typo_rate",
+                                        "max_turns", "withheld_groups")
+          if getattr(args, k) is not None}
+    counts = scenario.generate(args.out_dir, scenario.ScenarioConfig(seed=args.seed, **kw))
+    print(json.dumps({"out_dir": str(args.out_dir), **counts}), flush=True)
+    return 0
+
+
+def _gaps_parser(sub: Any) -> None:
+    ga = sub.add_parser("gaps", help="knowledge-gap report: clustered missing-knowledge flags",
+                        description="Cluster the store's missing-knowledge flags and the "
+                        "impressions where agents found nothing relevant (aitl.gap_report), rank "
+                        "the clusters by a recency-weighted count and write the report as "
+                        "Markdown (default) or JSON to stdout or --out.")
+    ga.add_argument("--store", required=True, metavar="PATH", help="SQLite store (read only)")
+    ga.add_argument("--format", choices=["markdown", "json"], default="markdown",
+                    help="output format (default markdown)")
+    ga.add_argument("--out", metavar="FILE", help="write the report here (default: stdout)")
+    ga.add_argument("--top", type=int, default=10, metavar="N",
+                    help="clusters to report (default 10, 0 = all)")
+    ga.add_argument("--since", type=int, default=0, metavar="SEQ",
+                    help="only annotations with seq > SEQ (default 0: all)")
+    ga.add_argument("--encoder", choices=["hashed", "minilm"], default="hashed",
+                    help="text encoder: hashed n-gram encoder (default) or all-MiniLM-L6-v2")
+    ga.add_argument("--min-size", type=int, default=2, metavar="N",
+                    help="smallest cluster reported (default 2)")
+    ga.add_argument("--threshold", type=float, default=None, metavar="T",
+                    help="average-link cosine threshold of merging (default 0.15)")
+    ga.add_argument("--half-life-days", type=float, default=7.0, metavar="D",
+                    help="recency half-life of the score (default 7)")
+
+
+def _gaps(args: argparse.Namespace) -> int:
+    import aitl
+
+    if args.top < 0:
+        raise aitl.ConfigError(f"gaps: --top must be >= 0 (got {args.top})")
+    kw: Dict[str, Any] = {"max_clusters": args.top, "since": args.since,
+                          "min_cluster_size": args.min_size,
+                          "half_life_days": args.half_life_days}
+    if args.threshold is not None:
+        kw["similarity_threshold"] = args.threshold
+    encoder = _encoder("minilm", 0) if args.encoder == "minilm" else None
+    with _open_existing(args.store, "gaps") as store:
+        report = aitl.gap_report(store, encoder, **kw)
+    text = (json.dumps(report.to_dict(), indent=1) + "\n" if args.format == "json"
+            else report.to_markdown())
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as f:
+            f.write(text)
+        print(json.dumps({"signals": report.signals, "clusters": len(report),
+                          "watermark": report.watermark, "out": str(args.out)}), flush=True)
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    return 0
+
+
+def _flywheel_parser(sub: Any) -> None:
+    fw = sub.add_parser("flywheel", help="the main job: run the feedback loop round by round",
+                        description="Split the judged queries (by groups.tsv when present) into a "
+                        "held-out test set, a frozen guard set and a feedback stream; withhold "
+                        "knowledge; then round by round serve a batch of the stream through the "
+                        "champion pipeline, let the simulated agents annotate, let the scheduler "
+                        "decide, run the cycle (compile, train, evaluate, gate, promote or reject, "
+                        "rebuild) and evaluate the champion on the test set. Prints the round "
+                        "table; writes the report (JSON), the plot (PNG) and the knowledge-gap "
+                        "report (Markdown). With no --data: the built-in support scenario.")
+    fw.add_argument("--data", metavar="BEIR_DIR", default=None,
+                    help="BEIR folder (default: the built-in scenario of aitl.scenario)")
+    fw.add_argument("--rounds", type=int, default=5, metavar="N", help="feedback rounds (default 5)")
+    fw.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    fw.add_argument("--store", metavar="PATH", default=None,
+                    help="work folder for the SQLite store (store.db) and the model registry "
+                    "(registry/); must be new or empty (default: a temporary folder)")
+    fw.add_argument("--report", metavar="OUT.json", help="write the report as JSON")
+    fw.add_argument("--plot", metavar="OUT.png", help="save the round plot (needs matplotlib: "
+                    "pip install aitl[plot])")
+    fw.add_argument("--gaps", metavar="OUT.md", help="write the knowledge-gap report as Markdown")
+    fw.add_argument("--withhold", type=float, default=0.1, metavar="FRACTION",
+                    help="share of documents withheld from the KB when the data names no gap "
+                    "(default 0.1; the built-in scenario withholds its own topics)")
+    fw.add_argument("--test-fraction", type=float, default=0.3, metavar="F",
+                    help="share of query groups held out as the test set (default 0.3)")
+    fw.add_argument("--corrupt-round", type=int, action="append", default=[], metavar="R",
+                    help="invert the training labels of round R (the gate must reject that "
+                    "challenger; repeatable)")
+    fw.add_argument("--quiet", "-q", action="store_true", help="no progress bars or logs")
+
+
+def _flywheel(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .flywheel import Flywheel, FlywheelConfig, format_table, plot_rounds
+
+    if args.plot:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise ImportError("--plot needs matplotlib (pip install 'aitl[plot]')") from None
+    if args.store:
+        work = Path(args.store)
+        if work.exists() and (not work.is_dir() or any(work.iterdir())):
+            from . import ConfigError
+
+            raise ConfigError(f"flywheel: --store must be a new or empty folder (got "
+                              f"{str(work)!r}, which holds files)")
+    cfg = FlywheelConfig(rounds=args.rounds, seed=args.seed, withhold=args.withhold,
+                         test_fraction=args.test_fraction,
+                         corrupt_rounds=tuple(args.corrupt_round))
+    fw = Flywheel(args.data, workdir=args.store, config=cfg, progress=not args.quiet,
+                  log=(lambda s: None) if args.quiet else None)
+    print(format_table([], header=True), flush=True)
+    for _ in range(cfg.rounds + 1):
+        print(format_table([fw.run_round()], header=False), flush=True)
+    rep = fw.report()
+    s = rep["gap_summary"]
+    print(f"knowledge gaps: {len(rep['gaps'])} clusters; {s['withheld_cases_in_top_clusters']} of "
+          f"{s['withheld_cases_signalled']} cases about the {s['withheld_documents']} withheld "
+          f"documents fall in the top 10", flush=True)
+    if args.report:
+        with open(args.report, "w", encoding="utf-8") as f:
+            json.dump(rep, f, indent=1)
+    if args.plot:
+        plot_rounds(rep["rounds"], args.plot, title=f"aitl flywheel: {Path(fw.data).name}")
+    if args.gaps:
+        with open(args.gaps, "w", encoding="utf-8") as f:
+            f.write(rep["gap_markdown"])
+    return 0
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line; returns the exit status (0 ok, 2 usage or data error)."""
     args = _parser().parse_args(argv)
@@ -477,6 +648,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         try:
             commands = {"convert": _convert, "eval": _eval, "simulate": _simulate,
                         "store": _store, "export": _export, "learn": _learn}
+            commands["scenario"] = _scenario
+            commands["gaps"] = _gaps
+            commands["flywheel"] = _flywheel
             return commands[args.command](args)
         except (aitl.AitlError, OSError, ImportError) as e:
             print(f"aitl {args.command}: error: {e}", file=sys.stderr)

@@ -39,7 +39,7 @@ import hashlib
 import os
 import tempfile
 import time
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -165,6 +165,7 @@ class TrainedSystem:
     def __init__(self, bm25: Any, dense: Any, ranker: Any, pool: int) -> None:
         self.bm25, self.ranker, self.pool = bm25, ranker, pool
         self.dense = dense
+        self.encoder: Any = None  # the trained hashed encoder (set by train_system)
         self._dense = list(dense) if isinstance(dense, (list, tuple)) else [dense]
 
     def pool_many(self, queries: Sequence[str],
@@ -196,12 +197,43 @@ def _contrastive(examples: Sequence[Any], text: Mapping[str, str]) -> List[Any]:
     return contrastive_pairs(examples, text)
 
 
+class _CaseList(NamedTuple):
+    case_id: str
+    query: str
+    impression_id: str
+    doc_ids: List[str]
+    labels: List[float]
+    weight: float
+
+
+def _merge_cases(lists: Sequence[Any]) -> List[_CaseList]:
+    """One rerank list per case (a case served again, e.g. a repeated question, gets one list):
+    each document's label is the weight-averaged grade of the lists that judged it, the weight
+    the mean list weight. Order: first appearance of the case."""
+    by_case: Dict[str, List[Any]] = {}
+    for l in lists:
+        by_case.setdefault(l.case_id, []).append(l)
+    out = []
+    for case, ls in by_case.items():
+        num: Dict[str, float] = {}
+        den: Dict[str, float] = {}
+        for l in ls:
+            for c, g in zip(l.candidates, l.labels):
+                num[c.doc_id] = num.get(c.doc_id, 0.0) + l.weight * float(g)
+                den[c.doc_id] = den.get(c.doc_id, 0.0) + l.weight
+        docs = [d for d in num if den[d] > 0]
+        out.append(_CaseList(case, ls[0].query, ls[0].impression_id, docs,
+                             [num[d] / den[d] for d in docs],
+                             sum(l.weight for l in ls) / len(ls)))
+    return out
+
+
 def train_system(kb: Any, store: Any, bm25: Any, seed: int = 0, pool: int = 300,
                  encoder_epochs: int = 10, validation: float = 0.1, ranker_epochs: int = 30,
                  progress: Optional[Callable[[str], None]] = None,
                  encoder_trainer: Any = None, train_pool_dense: Optional[Sequence[Any]] = None,
-                 dense_index: Optional[Callable[[Any], Any]] = None
-                 ) -> Tuple[TrainedSystem, Dict]:
+                 dense_index: Optional[Callable[[Any], Any]] = None,
+                 until_seq: int = 0) -> Tuple[TrainedSystem, Dict]:
     """Train encoder(s) + ranker from the store.
 
     Encoder: ``aitl.train_encoder`` on a HashedEncoder(256) with tau 0.05, Adam 1e-3, batch 64,
@@ -217,6 +249,8 @@ def train_system(kb: Any, store: Any, bm25: Any, seed: int = 0, pool: int = 300,
     joins the pool (``dense_index(encoder)`` builds that retriever; default: a
     :class:`aitl.DenseRetriever` over ``kb``). ``train_pool_dense``: the dense retrievers that
     stand in for it when the ranker's training lists are pooled (``None``: the trained one).
+    ``until_seq``: train on the annotations with seq <= until_seq only (0: all; the flywheel
+    keeps its fresh feedback out of training this way).
     Returns the system and a dict of training details."""
     import aitl
 
@@ -224,8 +258,8 @@ def train_system(kb: Any, store: Any, bm25: Any, seed: int = 0, pool: int = 300,
 
     step = progress or (lambda _s: None)
     info: Dict[str, Any] = {}
-    rex = aitl.compile_retrieval(store)
-    rl = aitl.compile_rerank(store)
+    rex = aitl.compile_retrieval(store, until_seq=until_seq)
+    rl = _merge_cases(aitl.compile_rerank(store, until_seq=until_seq))
     info["retrieval_examples"], info["rerank_lists"] = len(rex), len(rl)
     if not rex or not rl:
         raise aitl.ConfigError("learn: the feedback produced no training examples "
@@ -255,6 +289,7 @@ def train_system(kb: Any, store: Any, bm25: Any, seed: int = 0, pool: int = 300,
         dense_list = [dense2, dense]
         step("re-index")
     system = TrainedSystem(bm25, dense_list if len(dense_list) > 1 else dense, None, pool)
+    system.encoder = enc
     case_query = {}
     for l in rl:
         case_query.setdefault(l.case_id, l.query)
@@ -282,7 +317,7 @@ def train_system(kb: Any, store: Any, bm25: Any, seed: int = 0, pool: int = 300,
         D = enc_f.encode([text[d] for d in doc_ids])
         Q = enc_f.encode([l.query for l in lists_f])
         for l, qv in zip(lists_f, Q):
-            ids = [x.id for x in pools[l.case_id]] + [c.doc_id for c in l.candidates]
+            ids = [x.id for x in pools[l.case_id]] + list(l.doc_ids)
             fold_dense[l.impression_id] = [(d, float(D[row[d]] @ qv))
                                            for d in dict.fromkeys(ids) if d in row]
     step("out-of-fold")
@@ -291,7 +326,7 @@ def train_system(kb: Any, store: Any, bm25: Any, seed: int = 0, pool: int = 300,
     ranker.set_encoder(enc)
     lists = []
     for l in rl:
-        labels = [(c.doc_id, float(g)) for c, g in zip(l.candidates, l.labels)]
+        labels = list(zip(l.doc_ids, l.labels))
         if any(g > 0 for _, g in labels):
             lists.append(aitl.RankingList(l.query, pools[l.case_id], labels, l.weight,
                                           fold_dense.get(l.impression_id, [])))
@@ -320,15 +355,14 @@ def evaluate_runs(qrels: Mapping[str, Mapping[str, int]],
 
 def paired_bootstrap(base: Sequence[float], trained: Sequence[float], resamples: int = 1000,
                      seed: int = 0, alpha: float = 0.05) -> List[float]:
-    """Percentile bootstrap interval of mean(trained - base) over queries (paired)."""
-    d = np.asarray(trained, dtype=float) - np.asarray(base, dtype=float)
-    if d.size == 0:
-        return [0.0, 0.0]
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, d.size, size=(resamples, d.size))
-    means = d[idx].mean(axis=1)
-    return [float(np.percentile(means, 100 * alpha / 2)),
-            float(np.percentile(means, 100 * (1 - alpha / 2)))]
+    """Percentile bootstrap interval of mean(trained - base) over queries (paired), computed by
+    :func:`aitl.paired_test` (method "bootstrap", C++); ``[0.0, 0.0]`` for no query."""
+    import aitl
+
+    r = aitl.paired_test(np.asarray(base, dtype=float), np.asarray(trained, dtype=float),
+                         method="bootstrap", rounds=int(resamples), seed=int(seed),
+                         confidence=1.0 - float(alpha))
+    return [float(r["ci_low"]), float(r["ci_high"])]
 
 
 def _minilm_index(kb: Any, encoder: Any, queries: Sequence[str], cache: Optional[str],

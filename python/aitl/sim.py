@@ -340,9 +340,15 @@ def reply_quality(text: str, relevant: Collection[str], reference: Optional[str]
 # knowledge-base gaps and query streams
 
 
-def withhold(doc_ids: Iterable[str], fraction: float, seed: int = 0) -> Tuple[List[str], List[str]]:
+def withhold(doc_ids: Iterable[str], fraction: float, seed: int = 0, *,
+             group: Optional[Any] = None) -> Tuple[List[str], List[str]]:
     """Split document ids into (served, withheld): ``round(fraction * n)`` ids are withheld,
     those with the smallest blake2b hash of ``(seed, id)``; both lists keep the input order.
+
+    With ``group`` (a function doc id -> group key, or a mapping; e.g. the entity of a DSTC11
+    document, ``lambda d: ":".join(d.split(":")[:2])``) whole groups are withheld instead, so
+    that a gap is a topic rather than scattered documents: groups in the order of the blake2b
+    hash of ``(seed, key)``, until at least ``round(fraction * n)`` ids are withheld.
 
     The choice depends on the set of ids, not their order, and a larger fraction withholds a
     superset. :raises ConfigError: fraction outside [0, 1].
@@ -353,6 +359,17 @@ def withhold(doc_ids: Iterable[str], fraction: float, seed: int = 0) -> Tuple[Li
                           "expected 0 <= fraction <= 1)")
     ids = list(dict.fromkeys(doc_ids))
     k = int(round(fraction * len(ids)))
+    if group is not None:
+        key_of = group.__getitem__ if isinstance(group, Mapping) else group
+        members: Dict[str, List[str]] = {}
+        for d in ids:
+            members.setdefault(str(key_of(d)), []).append(d)
+        out = set()
+        for g in sorted(members, key=lambda g: (_hash_key(seed, "withhold-group", g), g)):
+            if len(out) >= k:
+                break
+            out.update(members[g])
+        return [d for d in ids if d not in out], [d for d in ids if d in out]
     ranked = sorted(ids, key=lambda d: (_hash_key(seed, "withhold", d), d))
     out = set(ranked[:k])
     return [d for d in ids if d not in out], [d for d in ids if d in out]

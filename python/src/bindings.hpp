@@ -28,6 +28,12 @@ void bind_store(py::module_& m);
 void bind_learn_data(py::module_& m);
 void bind_reward(py::module_& m);
 void bind_learn(py::module_& m);
+void bind_registry(py::module_& m);
+void bind_flywheel(py::module_& m);
+void bind_gaps(py::module_& m);
+void bind_generate(py::module_& m);
+void bind_index_lifecycle(py::module_& m);
+void bind_pipeline(py::module_& m);
 
 // Shared by bind_feedback.cpp and bind_store.cpp (defined in bind_feedback.cpp).
 // An Impression/Annotation object or a dict in the JSON form (ConfigError naming the field);

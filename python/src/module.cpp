@@ -17,4 +17,10 @@ PYBIND11_MODULE(_core, m) {
     bind_learn_data(m);
     bind_reward(m);
     bind_learn(m);
+    bind_registry(m);
+    bind_flywheel(m);
+    bind_gaps(m);
+    bind_generate(m);
+    bind_index_lifecycle(m);
+    bind_pipeline(m);  // last: the pipeline takes the generator and retrieval types
 }

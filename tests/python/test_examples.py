@@ -22,6 +22,8 @@ EXPECTED = {
     "03_learn.py": ["feedback: 17 questions served", "compiled:", "exported trl-preference",
                     "exported sentence-transformers", "trained: encoder", "held out: 17 questions",
                     "recall@75", "reward model picks reply"],
+    "04_pipeline.py": ["7 retrieved, 7 shown", "refused:", "field 'labels[0].doc_id'", "'retriever': 'hybrid@0'",
+                       "[payment-declined]", "after the swap: reranker linear@1", "store: 4 impressions, 1 annotations"],
 }
 
 

@@ -1,0 +1,176 @@
+#pragma once
+// SHA-256 (FIPS 180-4), small and dependency-free: the content hash of registry artifacts.
+//
+//   detail::sha256 h; h.update(data, n); ...; std::string hex = h.hex_digest();
+//   detail::sha256_hex("abc")          -> "ba7816bf..."
+//   detail::sha256_file(path, "where") -> {hex, bytes}; io_error naming the file when unreadable.
+//
+// Not constant-time and not meant for secrets: it detects torn, truncated or swapped files.
+
+#include <array>
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "../error.hpp"
+
+namespace aitl {
+namespace detail {
+
+class sha256 {
+public:
+    using digest_type = std::array<std::uint8_t, 32>;
+
+    sha256() noexcept { reset(); }
+
+    void reset() noexcept {
+        static constexpr std::uint32_t init[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                                  0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+        std::memcpy(h_, init, sizeof h_);
+        total_ = 0;
+        used_ = 0;
+    }
+
+    void update(const void* data, std::size_t n) noexcept {
+        const auto* p = static_cast<const std::uint8_t*>(data);
+        total_ += n;
+        if (used_ > 0) {
+            const std::size_t take = n < 64 - used_ ? n : 64 - used_;
+            std::memcpy(buf_ + used_, p, take);
+            used_ += take;
+            p += take;
+            n -= take;
+            if (used_ < 64) return;
+            block(buf_);
+            used_ = 0;
+        }
+        for (; n >= 64; p += 64, n -= 64) block(p);
+        if (n > 0) {
+            std::memcpy(buf_, p, n);
+            used_ = n;
+        }
+    }
+    void update(std::string_view s) noexcept { update(s.data(), s.size()); }
+
+    /// The digest of everything passed to update(); the object is reset afterwards.
+    digest_type digest() noexcept {
+        const std::uint64_t bits = total_ * 8;
+        const std::uint8_t pad = 0x80;
+        update(&pad, 1);
+        const std::uint8_t zero = 0;
+        while (used_ != 56) update(&zero, 1);
+        std::uint8_t len[8];
+        for (int i = 0; i < 8; ++i) len[i] = static_cast<std::uint8_t>(bits >> (56 - 8 * i));
+        update(len, 8);
+        digest_type out{};
+        for (int i = 0; i < 8; ++i)
+            for (int b = 0; b < 4; ++b) out[4 * i + b] = static_cast<std::uint8_t>(h_[i] >> (24 - 8 * b));
+        reset();
+        return out;
+    }
+
+    /// The digest as 64 lowercase hex digits; the object is reset afterwards.
+    std::string hex_digest() {
+        static constexpr char hex[] = "0123456789abcdef";
+        const digest_type d = digest();
+        std::string out(64, '0');
+        for (std::size_t i = 0; i < 32; ++i) {
+            out[2 * i] = hex[d[i] >> 4];
+            out[2 * i + 1] = hex[d[i] & 15];
+        }
+        return out;
+    }
+
+private:
+    static std::uint32_t rotr(std::uint32_t x, int n) noexcept { return (x >> n) | (x << (32 - n)); }
+
+    void block(const std::uint8_t* p) noexcept {
+        static constexpr std::uint32_t k[64] = {
+            0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+            0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+            0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+            0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+            0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+            0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+            0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+            0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+        std::uint32_t w[64];
+        for (int i = 0; i < 16; ++i)
+            w[i] = (std::uint32_t(p[4 * i]) << 24) | (std::uint32_t(p[4 * i + 1]) << 16) |
+                   (std::uint32_t(p[4 * i + 2]) << 8) | std::uint32_t(p[4 * i + 3]);
+        for (int i = 16; i < 64; ++i) {
+            const std::uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
+            const std::uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
+            w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+        }
+        std::uint32_t a = h_[0], b = h_[1], c = h_[2], d = h_[3], e = h_[4], f = h_[5], g = h_[6], h = h_[7];
+        for (int i = 0; i < 64; ++i) {
+            const std::uint32_t t1 = h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + k[i] + w[i];
+            const std::uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+            h = g;
+            g = f;
+            f = e;
+            e = d + t1;
+            d = c;
+            c = b;
+            b = a;
+            a = t1 + t2;
+        }
+        h_[0] += a;
+        h_[1] += b;
+        h_[2] += c;
+        h_[3] += d;
+        h_[4] += e;
+        h_[5] += f;
+        h_[6] += g;
+        h_[7] += h;
+    }
+
+    std::uint32_t h_[8];
+    std::uint64_t total_;
+    std::uint8_t buf_[64];
+    std::size_t used_;
+};
+
+/// SHA-256 of a byte string as 64 lowercase hex digits.
+inline std::string sha256_hex(std::string_view data) {
+    sha256 h;
+    h.update(data);
+    return h.hex_digest();
+}
+
+struct file_digest {
+    std::string sha256;       // 64 lowercase hex digits
+    std::uint64_t bytes = 0;  // file size
+};
+
+/// SHA-256 and size of a file's content. @throws io_error "<where>: cannot read '<path>' (...)".
+inline file_digest sha256_file(const std::filesystem::path& path, const std::string& where) {
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (f == nullptr)
+        throw io_error(where + ": cannot open '" + path.string() + "' for reading (" + std::strerror(errno) + ")");
+    sha256 h;
+    file_digest out;
+    char buf[1 << 16];
+    for (;;) {
+        const std::size_t n = std::fread(buf, 1, sizeof buf, f);
+        if (n > 0) {
+            h.update(buf, n);
+            out.bytes += n;
+        }
+        if (n < sizeof buf) break;
+    }
+    const bool bad = std::ferror(f) != 0;
+    std::fclose(f);
+    if (bad) throw io_error(where + ": cannot read '" + path.string() + "' (read error)");
+    out.sha256 = h.hex_digest();
+    return out;
+}
+
+}  // namespace detail
+}  // namespace aitl

@@ -1,0 +1,131 @@
+"""The flywheel (aitl.flywheel, `aitl flywheel`): rounds improve the champion; a corrupted
+challenger is rejected; rollback restores the previous champion bit-for-bit; the notebook runs."""
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import aitl
+from aitl.flywheel import METRICS, Flywheel, FlywheelConfig, format_table
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def sha(path: str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def dstc11_run(dstc11_beir: Path, tmp_path_factory):
+    """Three rounds on DSTC11 (round 0 + 2 feedback rounds), the last one with inverted labels."""
+    work = tmp_path_factory.mktemp("flywheel_dstc11")
+    fw = Flywheel(dstc11_beir, workdir=work, progress=False,
+                  config=FlywheelConfig(rounds=3, seed=0, corrupt_rounds=(3,)))
+    rows = [fw.run_round() for _ in range(4)]
+    return fw, rows
+
+
+def test_flywheel_rounds_improve_the_champion_on_dstc11(dstc11_run):
+    fw, rows = dstc11_run
+    r0 = rows[0]
+    assert r0["annotations"] == 0 and r0["helpfulness"] == 0.5
+    assert rows[1]["promoted"] or rows[2]["promoted"], [r["reason"] for r in rows]
+    best = rows[2]
+    # the paper's gains on the held-out test set, after two rounds of feedback
+    assert best["recall@75"] >= 1.117 * r0["recall@75"], (r0, best)
+    assert best["precision@8"] >= 1.148 * r0["precision@8"], (r0, best)
+    assert best["helpfulness"] > 0.5 and best["helpfulness_p"] < 0.05, best
+    assert best["adoption_rate"] > r0["adoption_rate"], (r0, best)
+    assert rows[2]["annotations"] > rows[1]["annotations"] > 0
+    table = format_table(rows)
+    assert "R@75" in table and len(table.splitlines()) == len(rows) + 1
+
+
+def test_a_challenger_trained_on_inverted_labels_is_rejected(dstc11_run):
+    fw, rows = dstc11_run
+    bad = rows[3]
+    assert bad["corrupted"] is True
+    assert bad["promoted"] is False
+    assert bad["reason"].startswith("rejected"), bad["reason"]
+    assert bad["champion"] == rows[2]["champion"]
+    # the test-set metrics did not move: the champion kept serving
+    for m in METRICS:
+        assert bad[m] == pytest.approx(rows[2][m])
+    rejected = fw.registry.get(bad["challenger"])
+    assert rejected["status"] == "rejected"
+    assert rejected["decision"]["promote"] is False
+
+
+def test_rollback_restores_the_previous_champion_bit_for_bit(dstc11_run):
+    fw, rows = dstc11_run
+    reg = fw.registry
+    promoted = [r["challenger"] for r in rows if r.get("promoted")]
+    assert promoted
+    current = reg.champion["version"]
+    before = {a["name"]: sha(reg.file(current, a["name"])) for a in reg.champion["artifacts"]}
+    assert {a["name"]: a["sha256"] for a in reg.champion["artifacts"]} == before
+    if len(promoted) < 2:
+        pytest.skip("only one promotion: nothing to roll back to")
+    previous = promoted[-2]
+    prev_hashes = {a["name"]: a["sha256"] for a in reg.get(previous)["artifacts"]}
+    assert reg.rollback() == previous
+    assert reg.champion["version"] == previous
+    reg.verify(previous)
+    assert {n: sha(reg.file(previous, n)) for n in prev_hashes} == prev_hashes
+    # and forward again
+    reg.promote(current, {"reason": "test: roll forward"})
+    assert reg.champion["version"] == current
+
+
+def test_the_gap_report_surfaces_the_withheld_documents(dstc11_run):
+    fw, _ = dstc11_run
+    gaps = fw.gap_report()
+    assert gaps["withheld_documents"] == len(fw.withheld) > 0
+    assert gaps["withheld_cases_signalled"] > 0
+    assert gaps["withheld_recall"] >= 0.7, gaps
+    assert "#" in gaps["markdown"]
+
+
+def test_flywheel_config_errors_name_the_field():
+    with pytest.raises(aitl.ConfigError, match="rounds"):
+        FlywheelConfig(rounds=0)
+    with pytest.raises(aitl.ConfigError, match="fresh_fraction"):
+        FlywheelConfig(fresh_fraction=1.5)
+    with pytest.raises(aitl.ConfigError, match="n <= k <= pool"):
+        FlywheelConfig(k=5, n=8)
+
+
+def test_the_flywheel_cli_on_the_builtin_scenario_writes_table_report_and_plot(tmp_path: Path):
+    report, plot = tmp_path / "fw.json", tmp_path / "fw.png"
+    proc = subprocess.run([sys.executable, "-m", "aitl", "flywheel", "--rounds", "1", "--seed",
+                           "0", "--store", str(tmp_path / "work"), "--report", str(report),
+                           "--plot", str(plot), "--quiet"], capture_output=True, text=True,
+                          timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "R@75" in proc.stdout
+    rep = json.loads(report.read_text())
+    assert [r["round"] for r in rep["rounds"]] == [0, 1]
+    for r in rep["rounds"]:
+        for key in ("annotations", "recall@75", "precision@8", "ndcg@10", "helpfulness",
+                    "adoption_rate", "promoted", "reason"):
+            assert key in r, key
+    assert rep["rounds"][-1]["recall@75"] > rep["rounds"][0]["recall@75"]
+    assert isinstance(rep["gaps"], list) and rep["gaps"]
+    assert plot.stat().st_size > 10_000 and plot.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_flywheel_notebook_runs(tmp_path: Path):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    nb = nbformat.read(REPO / "examples" / "python" / "flywheel.ipynb", as_version=4)
+    client = nbclient.NotebookClient(nb, timeout=900, kernel_name="python3",
+                                     resources={"metadata": {"path": str(tmp_path)}})
+    client.execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    assert any("image/png" in o.get("data", {}) for o in outputs)
