@@ -12,12 +12,14 @@ data, on the built-in support scenario of :mod:`aitl.scenario`):
 3. **Round r.** Batch r is served through :class:`aitl.Pipeline` with the current champion
    (two replies per case: the generator's champion and challenger variants, sides randomised,
    every impression logged to the SQLite store); the simulated agents (all but the
-   ``judge_agents`` held out for evaluation) annotate; annotations of a seeded ``fresh_fraction``
-   of the batch's cases are appended last and never trained on. The :class:`aitl.Scheduler`
-   decides whether a cycle runs; :meth:`Flywheel.step` runs it: compile (annotations up to the
-   fresh ones) -> train (hashed encoder, feature ranker, reward model) -> evaluate champion and
-   challenger on the fresh feedback's qrels (condensed lists: only judged documents, so that the
-   champion, which chose what was shown, gets no pooling advantage) and on the guard set ->
+   ``judge_agents`` held out for evaluation) annotate. Everything goes to ``store.db``; the
+   records of a seeded ``fresh_fraction`` of the conversations also go to the gate's holdout
+   store (``holdout.db``, never trained on, growing round by round), the others to the training
+   store (``train.db``). The :class:`aitl.Scheduler` decides whether a cycle runs;
+   :meth:`Flywheel.step` runs it: compile the training store -> train (hashed encoder, feature
+   ranker, reward model) -> evaluate champion and challenger on the holdout's qrels (condensed
+   lists: only judged documents, so that the champion, which chose what was shown, gets no
+   pooling advantage; the primary metric there is nDCG@10) and on the guard set ->
    :func:`aitl.gate` -> promote or reject in the :class:`aitl.ModelRegistry` (artifacts and the
    decision in the manifest) -> rebuild the serving index when the encoder changed -> report.
    The champion is then evaluated on the test set.
@@ -386,7 +388,8 @@ class Flywheel:
         one serves meanwhile), check its recall@10 against exact search on the round's queries,
         publish it to the index registry and switch; the champion then searches through it.
         A failed check keeps the exact index the challenger was evaluated with."""
-        queries = [i.query for i in self.store.impressions(after_seq=0, limit=0)][-400:]
+        last = self.store.stats().impression_watermark
+        queries = [i.query for i in self.store.impressions(after_seq=max(0, last - 400))]
         rep = self.index.rebuild(self.kb, system.encoder, registry=str(self.workdir / "index"),
                                  queries=queries, k=10, min_recall=0.9,
                                  hnsw={"ef": max(100, self.config.pool)})
@@ -469,14 +472,15 @@ class Flywheel:
         import aitl
 
         fq = aitl.compile_qrels(self.holdout)
-        fresh_q = [q for q, js in fq.qrels.items() if any(g > 0 for g in js.values())]
+        qrels, texts = fq.qrels, fq.queries  # each attribute access converts the whole map
+        fresh_q = [q for q, js in qrels.items() if any(g > 0 for g in js.values())]
         gq = [q for q in self.guard
               if any(g > 0 and d in self.served_ids for d, g in self.dataset.qrels[q].items())]
         out = []
         for system in (champ, chall):
-            runs = system.rank([fq.queries[q] for q in fresh_q])
-            condensed = {q: [h for h in r if h.id in fq.qrels[q]] for q, r in zip(fresh_q, runs)}
-            fresh = _per_query({q: fq.qrels[q] for q in fresh_q}, condensed)
+            runs = system.rank([texts[q] for q in fresh_q])
+            condensed = {q: [h for h in r if h.id in qrels[q]] for q, r in zip(fresh_q, runs)}
+            fresh = _per_query({q: qrels[q] for q in fresh_q}, condensed)
             gruns = system.rank([self.dataset.queries[q] for q in gq])
             guard = _per_query({q: self.dataset.qrels[q] for q in gq}, dict(zip(gq, gruns)))
             out.append({"fresh": fresh, "guard": guard})
@@ -515,7 +519,7 @@ class Flywheel:
         n = wins + losses + ties
         res["helpfulness"] = round((wins + 0.5 * ties) / n, 4) if n else None
         res["helpfulness_counts"] = {"wins": wins, "losses": losses, "ties": ties}
-        res["helpfulness_p"] = round(aitl.sign_test(wins, losses), 6)
+        res["helpfulness_p"] = float(f"{aitl.sign_test(wins, losses):.3g}")
         res["adoption_rate"] = round(adopted / judged, 4) if judged else None
         return res
 
