@@ -1,35 +1,15 @@
 // Python bindings of flywheel/index_lifecycle.hpp: ServingIndex (blue/green index rebuilds with
 // a recall check, published to a model registry directory).
 //
-// retrieval/hnsw.hpp is also included by bind_retrieval.cpp. hnswlib 0.6.2 defines, in its
-// headers, four non-inline functions (cpuid, xgetbv, AVXCapable, AVX512Capable) and five global
-// function pointers (InnerProduct*SIMD*Ext, L2SqrSIMD16Ext), none of which aitl's HNSW uses (it
-// brings its own space). Renamed here, this translation unit defines its own copies.
 #include <aitl/flywheel/index_lifecycle.hpp>
 #include <aitl/flywheel/registry.hpp>
 #include <aitl/kb/knowledge_base.hpp>
 #include <aitl/retrieval/callback_encoder.hpp>
 #include <aitl/retrieval/hashed_encoder.hpp>
 
-#define cpuid aitl_py_index_lifecycle_cpuid
-#define xgetbv aitl_py_index_lifecycle_xgetbv
-#define AVXCapable aitl_py_index_lifecycle_AVXCapable
-#define AVX512Capable aitl_py_index_lifecycle_AVX512Capable
-#define InnerProductSIMD16Ext aitl_py_index_lifecycle_InnerProductSIMD16Ext
-#define InnerProductSIMD4Ext aitl_py_index_lifecycle_InnerProductSIMD4Ext
-#define InnerProductDistanceSIMD16Ext aitl_py_index_lifecycle_InnerProductDistanceSIMD16Ext
-#define InnerProductDistanceSIMD4Ext aitl_py_index_lifecycle_InnerProductDistanceSIMD4Ext
-#define L2SqrSIMD16Ext aitl_py_index_lifecycle_L2SqrSIMD16Ext
-#include <aitl/retrieval/hnsw.hpp>
-#undef cpuid
-#undef xgetbv
-#undef AVXCapable
-#undef AVX512Capable
-#undef InnerProductSIMD16Ext
-#undef InnerProductSIMD4Ext
-#undef InnerProductDistanceSIMD16Ext
-#undef InnerProductDistanceSIMD4Ext
-#undef L2SqrSIMD16Ext
+// hnsw.hpp is included by bind_retrieval.cpp too (see the header).
+#define AITL_HNSW_TU_PREFIX aitl_bind_index_lifecycle
+#include <aitl/detail/hnsw_extra_tu.hpp>
 
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>

@@ -7,29 +7,9 @@
 #include <aitl/retrieval/hashed_encoder.hpp>
 #include <aitl/types.hpp>
 
-// retrieval/hnsw.hpp is included by test_dense.cpp too. hnswlib 0.6.2 defines, in its headers,
-// four non-inline functions (cpuid, xgetbv, AVXCapable, AVX512Capable) and five global function
-// pointers (InnerProduct*SIMD*Ext, L2SqrSIMD16Ext), none of which aitl's HNSW uses (it brings
-// its own space). Renamed here, this translation unit defines its own copies and the link agrees.
-#define cpuid aitl_index_lifecycle_test_cpuid
-#define xgetbv aitl_index_lifecycle_test_xgetbv
-#define AVXCapable aitl_index_lifecycle_test_AVXCapable
-#define AVX512Capable aitl_index_lifecycle_test_AVX512Capable
-#define InnerProductSIMD16Ext aitl_index_lifecycle_test_InnerProductSIMD16Ext
-#define InnerProductSIMD4Ext aitl_index_lifecycle_test_InnerProductSIMD4Ext
-#define InnerProductDistanceSIMD16Ext aitl_index_lifecycle_test_InnerProductDistanceSIMD16Ext
-#define InnerProductDistanceSIMD4Ext aitl_index_lifecycle_test_InnerProductDistanceSIMD4Ext
-#define L2SqrSIMD16Ext aitl_index_lifecycle_test_L2SqrSIMD16Ext
-#include <aitl/retrieval/hnsw.hpp>
-#undef cpuid
-#undef xgetbv
-#undef AVXCapable
-#undef AVX512Capable
-#undef InnerProductSIMD16Ext
-#undef InnerProductSIMD4Ext
-#undef InnerProductDistanceSIMD16Ext
-#undef InnerProductDistanceSIMD4Ext
-#undef L2SqrSIMD16Ext
+// hnsw.hpp is included by test_dense.cpp too (see the header).
+#define AITL_HNSW_TU_PREFIX aitl_test_index_lifecycle
+#include <aitl/detail/hnsw_extra_tu.hpp>
 
 #include <signal.h>
 #include <sys/types.h>

@@ -75,27 +75,6 @@ struct temp_dir {
     }
 };
 
-// The message of the exception of type E thrown by f ("" when none or another type).
-template <class E, class F>
-std::string what_of(F&& f) {
-    try {
-        f();
-    } catch (const E& e) {
-        return e.what();
-    } catch (...) {
-        return "<another exception type>";
-    }
-    return "<no exception>";
-}
-
-#define CHECK_THROWS_NAMING(E, expr, text)                        \
-    do {                                                          \
-        CHECK_THROWS_AS(expr, E);                                 \
-        const std::string msg_ = what_of<E>([&] { (void)(expr); }); \
-        INFO(msg_);                                               \
-        CHECK(msg_.find(text) != std::string::npos);              \
-    } while (0)
-
 aitl::impression make_impression(const std::string& id, const std::string& case_id, std::int64_t ts,
                                  std::size_t n_shown = 4, std::size_t n_replies = 2,
                                  std::map<std::string, std::string> models = {{"retriever", "bm25@1"}}) {
