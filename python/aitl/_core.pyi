@@ -7,7 +7,7 @@ import numpy
 import numpy.typing
 import os
 import typing
-__all__: list[str] = ['Adoption', 'AitlError', 'Analyzer', 'Annotation', 'BM25', 'CallbackEncoder', 'CallbackGenerator', 'Candidate', 'ConfigError', 'ContrastiveExample', 'DenseRetriever', 'DimensionError', 'Document', 'EncoderTrainer', 'Evaluation', 'ExactIndex', 'ExtractiveGenerator', 'FeatureRanker', 'FeedbackQrels', 'GapReport', 'GateConfig', 'GateDecision', 'GeneratedReply', 'HashedEncoder', 'Hit', 'HnswIndex', 'HybridRetriever', 'Impression', 'IoError', 'KnowledgeBase', 'KnowledgeRelevance', 'KtoExample', 'MissingKnowledge', 'ModelRegistry', 'NotFoundError', 'ParseError', 'Pipeline', 'Preference', 'PreferenceData', 'PreferencePair', 'RankingList', 'Reference', 'RelevanceLabel', 'Reply', 'RerankList', 'RetrievalExample', 'RewardModel', 'RewardSelectedGenerator', 'ScheduleDecision', 'Scheduler', 'SchedulerConfig', 'SchedulerState', 'ServingIndex', 'SqliteStore', 'StateError', 'StoreStats', 'citation_markers', 'compile_preferences', 'compile_qrels', 'compile_rerank', 'compile_retrieval', 'default_metrics', 'english_stopwords', 'evaluate', 'format_citation', 'gap_report', 'gate', 'make_references', 'paired_test', 'read_qrels', 'read_trec_run', 'sign_test', 'split_sentences', 'strip_citations', 'time_split', 'tokenize', 'train_encoder', 'write_qrels', 'write_trec_run']
+__all__: list[str] = ['Adoption', 'AitlError', 'Analyzer', 'Annotation', 'BM25', 'CallbackEncoder', 'CallbackGenerator', 'Candidate', 'ConfigError', 'ContrastiveExample', 'DenseRetriever', 'DimensionError', 'Document', 'EncoderTrainer', 'Evaluation', 'ExactIndex', 'ExtractiveGenerator', 'FeatureRanker', 'FeedbackQrels', 'GapReport', 'GateConfig', 'GateDecision', 'GeneratedReply', 'HashedEncoder', 'Hit', 'HnswIndex', 'HybridRetriever', 'Impression', 'IoError', 'KnowledgeBase', 'KnowledgeRelevance', 'KtoExample', 'MissingKnowledge', 'ModelRegistry', 'NotFoundError', 'ParseError', 'Pipeline', 'Preference', 'PreferenceData', 'PreferencePair', 'RankingList', 'Reference', 'RelevanceLabel', 'Reply', 'RerankList', 'RetrievalExample', 'RewardModel', 'RewardSelectedGenerator', 'ScheduleDecision', 'Scheduler', 'SchedulerConfig', 'SchedulerState', 'ServingIndex', 'SqliteStore', 'StateError', 'StoreStats', 'citation_markers', 'compile_preferences', 'compile_qrels', 'compile_rerank', 'compile_retrieval', 'default_metrics', 'english_stopwords', 'evaluate', 'format_citation', 'fuse_rrf', 'gap_report', 'gate', 'make_references', 'paired_test', 'read_qrels', 'read_trec_run', 'sign_test', 'split_sentences', 'strip_citations', 'time_split', 'tokenize', 'train_encoder', 'write_qrels', 'write_trec_run']
 class AitlError(RuntimeError):
     """
     Root of every error aitl raises.
@@ -1497,6 +1497,10 @@ class FeatureRanker:
         """
         The k best candidates by the model, best first, as Hits.
         """
+    def rerank_lists(self, lists: typing.Any) -> list[list[Hit]]:
+        """
+        Reranks each RankingList's own candidates (judged documents outside them stay out), using the list's dense scores in place of the encoder's when it has them: how cross-validation scores held-out lists.
+        """
     def rerank_many(self, queries: collections.abc.Sequence[str], candidates: typing.Any, k: typing.SupportsInt | typing.SupportsIndex) -> list[list[Hit]]:
         ...
     def save(self) -> bytes:
@@ -2222,6 +2226,10 @@ def evaluate(qrels: typing.Any, run: typing.Any, metrics: collections.abc.Sequen
 def format_citation(doc_id: str) -> str:
     """
     '[' + doc_id + ']'. Raises ConfigError for an id that cannot be a marker (empty, whitespace, brackets).
+    """
+def fuse_rrf(lists: collections.abc.Sequence[typing.Any], weights: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex] = [], k: typing.SupportsInt | typing.SupportsIndex = 100, rrf_k: typing.SupportsFloat | typing.SupportsIndex = 60.0) -> list[Hit]:
+    """
+    Weighted reciprocal rank fusion of ranked lists (Hits or (id, score) pairs, best first): a document scores sum(weight / (rrf_k + rank)); the k best, ties by smaller id. weights: one per list (default all 1).
     """
 def gap_report(store: typing.Any, encoder: typing.Any = None, config: typing.Any = None, **kwargs) -> GapReport:
     """

@@ -101,22 +101,6 @@ std::vector<contrastive_example> examples_arg(const py::object& obj, const char*
     return out;
 }
 
-hits hits_arg(py::handle obj, const char* where) {
-    hits out;
-    for (py::handle h : obj) {
-        if (py::isinstance<hit>(h)) {
-            out.push_back(h.cast<hit>());
-        } else {
-            py::sequence s = py::reinterpret_borrow<py::sequence>(h);
-            if (s.size() != 2)
-                throw config_error(std::string(where) + ": a candidate is not (id, score) (got " + std::to_string(s.size()) +
-                                   " items, expected a Hit or 2)");
-            out.push_back(hit{s[0].cast<std::string>(), s[1].cast<float>()});
-        }
-    }
-    return out;
-}
-
 ranking_list list_arg(py::handle h, const char* where) {
     if (py::isinstance<ranking_list>(h)) return h.cast<ranking_list>();
     if (py::isinstance<py::dict>(h)) {
@@ -271,9 +255,11 @@ void bind_learn(py::module_& m) {
         "Learned reranker over query-document features (feature_names()) trained with LambdaRank on NDCG@k: "
         "model='trees' (gradient-boosted trees, LambdaMART; settings in trees={rounds, learning_rate, max_depth, "
         "max_leaves, min_child_weight, l2, min_split_gain, subsample, feature_subsample, max_bins}) or model='linear' "
-        "(epochs, learning_rate, l2, beta1, beta2, epsilon). Settings as a dict and/or keywords (model, trees, epochs, "
-        "learning_rate, ndcg_k, deep_pair_weight, deep_pair_per_dcg, l2, patience, min_delta, learn_feedback, "
-        "leave_one_out, beta1, beta2, epsilon, seed, features).")
+        "(epochs, learning_rate, l2, beta1, beta2, epsilon). Either model is a correction on top of the first-stage "
+        "order: candidate i starts at -base_weight * log2(2 + i), so a model without evidence reproduces the first "
+        "stage. Settings as a dict and/or keywords (model, trees, epochs, learning_rate, ndcg_k, deep_pair_weight, "
+        "deep_pair_per_dcg, l2, base_weight, patience, min_delta, learn_feedback, leave_one_out, beta1, beta2, "
+        "epsilon, seed, features).")
         .def(py::init([](const knowledge_base& kb, const py::object& config, const py::kwargs& kwargs) {
                  auto c = config_arg<feature_ranker_config>(config, kwargs, "FeatureRanker");
                  py::gil_scoped_release release;
@@ -371,6 +357,16 @@ void bind_learn(py::module_& m) {
                 return out;
             },
             "queries"_a, "candidates"_a, "k"_a)
+        .def(
+            "rerank_lists",
+            [](const feature_ranker& r, const py::object& lists) {
+                const auto l = lists_arg(lists, "FeatureRanker.rerank_lists");
+                py::gil_scoped_release release;
+                return r.rerank_lists(l);
+            },
+            "lists"_a,
+            "Reranks each RankingList's own candidates (judged documents outside them stay out), using the list's dense "
+            "scores in place of the encoder's when it has them: how cross-validation scores held-out lists.")
         .def(
             "ndcg",
             [](const feature_ranker& r, const py::object& lists, std::size_t k) {

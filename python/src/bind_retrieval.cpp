@@ -545,6 +545,22 @@ void bind_retrieval(py::module_& m) {
         .def_property_readonly("first", &py_hybrid::first)
         .def_property_readonly("second", &py_hybrid::second);
     def_search(hyb, "HybridRetriever");
+
+    m.def(
+        "fuse_rrf",
+        [](const std::vector<py::object>& lists, std::vector<double> weights, py::ssize_t k, double rrf_k) {
+            std::vector<hits> hs;
+            hs.reserve(lists.size());
+            for (const auto& l : lists) hs.push_back(hits_arg(l, "fuse_rrf"));
+            std::vector<const hits*> ptrs;
+            for (const auto& h : hs) ptrs.push_back(&h);
+            const auto n = static_cast<std::size_t>(positive(k, "fuse_rrf", "k"));
+            py::gil_scoped_release release;
+            return fuse_rrf(ptrs, std::move(weights), n, rrf_k);
+        },
+        "lists"_a, "weights"_a = std::vector<double>{}, "k"_a = 100, "rrf_k"_a = 60.0,
+        "Weighted reciprocal rank fusion of ranked lists (Hits or (id, score) pairs, best first): a document scores "
+        "sum(weight / (rrf_k + rank)); the k best, ties by smaller id. weights: one per list (default all 1).");
 }
 
 }  // namespace aitl::python

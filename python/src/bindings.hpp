@@ -8,6 +8,9 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/typing.h>
 
+#include <aitl/error.hpp>
+#include <aitl/types.hpp>
+
 namespace aitl {
 struct impression;
 struct annotation;
@@ -61,5 +64,22 @@ inline std::string repr_str(const std::string& s, std::size_t max = 40) {
         cut = cut.substr(0, n) + "...";
     }
     return py::repr(py::str(cut)).cast<std::string>();
+}
+
+// Hits from a Python iterable of Hit or (id, score) pairs; config_error naming `where` otherwise.
+inline hits hits_arg(py::handle obj, const char* where) {
+    hits out;
+    for (py::handle h : obj) {
+        if (py::isinstance<hit>(h)) {
+            out.push_back(h.cast<hit>());
+        } else {
+            py::sequence s = py::reinterpret_borrow<py::sequence>(h);
+            if (s.size() != 2)
+                throw config_error(std::string(where) + ": a candidate is not (id, score) (got " + std::to_string(s.size()) +
+                                   " items, expected a Hit or 2)");
+            out.push_back(hit{s[0].cast<std::string>(), s[1].cast<float>()});
+        }
+    }
+    return out;
 }
 }  // namespace aitl::python

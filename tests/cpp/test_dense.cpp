@@ -789,6 +789,26 @@ TEST_CASE("Reciprocal rank fusion orders hand-made lists as expected", "[hybrid]
     CHECK(g[1].id == "y");
 }
 
+TEST_CASE("Weighted reciprocal rank fusion of several lists", "[hybrid]") {
+    const aitl::hits a{{"A", 9.0f}, {"B", 5.0f}, {"C", 1.0f}};
+    const aitl::hits b{{"C", 0.9f}, {"A", 0.8f}, {"D", 0.7f}};
+    const aitl::hits c{{"D", 1.0f}, {"D", 0.5f}};  // a repeated id counts once
+    const aitl::hits f = aitl::fuse_rrf({&a, &b, &c}, {1.0, 0.5, 2.0}, 10);
+    REQUIRE(f.size() == 4);
+    CHECK(f[0].id == "D");  // 0.5/63 + 2/61
+    CHECK(f[0].score == Approx(0.5 / 63 + 2.0 / 61));
+    CHECK(f[1].id == "A");  // 1/61 + 0.5/62
+    // equal weights = fuse() under RRF; weight 0 drops a list; empty weights = all 1
+    CHECK(aitl::fuse_rrf({&a, &b}, {}, 10) == aitl::fuse(a, b, 10, aitl::fusion_config{}));
+    CHECK(aitl::fuse_rrf({&a, &b}, {1.0, 0.0}, 10).size() == 3);
+    CHECK(aitl::fuse_rrf({&a, &b}, {1.0, 0.0}, 10)[0].id == "A");
+    CHECK(aitl::fuse_rrf({&a}, {1.0}, 2).size() == 2);
+    CHECK_THROWS_AS(aitl::fuse_rrf({&a, &b}, {1.0}, 10), aitl::config_error);
+    CHECK_THROWS_AS(aitl::fuse_rrf({&a}, {-1.0}, 10), aitl::config_error);
+    CHECK_THROWS_AS(aitl::fuse_rrf({&a}, {std::nan("")}, 10), aitl::config_error);
+    CHECK_THROWS_AS(aitl::fuse_rrf({&a}, {1.0}, 10, -1.0), aitl::config_error);
+}
+
 TEST_CASE("Weighted fusion min-max normalises each list and weights the first", "[hybrid]") {
     const aitl::hits a{{"A", 10.0f}, {"B", 5.0f}, {"C", 0.0f}};
     const aitl::hits b{{"C", 3.0f}, {"A", 2.0f}, {"D", 1.0f}};

@@ -248,11 +248,20 @@ TEST_CASE("features: title match, overlap, feedback statistics", "[learn][rerank
     fx.add_feedback("h2", {3.0, 0.0, 1.0});
     fx.add_feedback("h1", {0.0, 4.0, 0.0});
     x = fx.extract("parking", c);
-    CHECK(x(1, 10) > x(0, 10));
-    CHECK(x(1, 11) == Approx(std::log1p(4.0)));
+    // smoothed toward the global rate p = 4/8 (prior strength 5): (4 + 2.5) / 9 - 0.5
+    CHECK(x(1, 10) == Approx(6.5 / 9.0 - 0.5));
+    CHECK(x(0, 10) == Approx(2.5 / 9.0 - 0.5));
+    CHECK(x(1, 11) == Approx(std::log((6.5 / 9.0) / (2.5 / 9.0))));
+    CHECK(x(0, 11) < 0.0);
     CHECK(x(1, 9) > x(0, 9));  // review docs were relevant, faq ones not
+    // a document without feedback of its own gets exactly 0: neither pushed down nor up
     const std::unordered_map<std::string, aitl::doc_feedback> minus{{"h2", {3.0, 0.0, 1.0}}};
-    CHECK(fx.extract("parking", c, &minus)(1, 11) == 0.0);
+    const Eigen::MatrixXd xm = fx.extract("parking", c, &minus);
+    CHECK(xm(1, 10) == 0.0);
+    CHECK(xm(1, 11) == 0.0);
+    const aitl::hits unseen{{"h1", 2.0f}, {"nowhere", 1.0f}};
+    CHECK(fx.extract("parking", unseen)(1, 10) == 0.0);
+    CHECK(fx.extract("parking", unseen)(1, 11) == 0.0);
     fx.set_encoder([](const std::vector<std::string>& t) { return aitl::row_matrix(aitl::row_matrix::Ones(static_cast<Eigen::Index>(t.size()), 1)); });
     CHECK(fx.extract("parking", c)(0, 8) == 1.0);
     aitl::rerank_feature_config bad;
@@ -331,6 +340,65 @@ TEST_CASE("feature ranker settings are validated and round-trip through JSON", "
     CHECK_THROWS_AS(r.fit({{"", {}, {}, 1.0, {}}}), aitl::config_error);
     CHECK_THROWS_AS(r.fit({{"q", {}, {{"x", -1.0}}, 1.0, {}}}), aitl::config_error);
     CHECK_THROWS_AS(r.fit({{"q", {}, {}, std::nan(""), {}}}), aitl::config_error);
+    c = {};
+    c.base_weight = -1.0;
+    CHECK_THROWS_AS(aitl::feature_ranker(d.kb, c), aitl::config_error);
+    CHECK_THROWS_AS(aitl::feature_ranker::load(R"({"format": "aitl.feature_ranker", "version": 1})", d.kb), aitl::parse_error);
+}
+
+TEST_CASE("feature ranker is a correction of the first stage: no evidence reproduces it", "[learn][rerank]") {
+    const slice& d = data();
+    aitl::bm25 index;
+    index.add(d.kb);
+    const auto& q = d.queries[30].second;
+    const aitl::hits cands = index.search(q, 20);
+    REQUIRE(cands.size() > 5);
+    for (const aitl::ranker_kind kind : {aitl::ranker_kind::linear, aitl::ranker_kind::trees}) {
+        aitl::feature_ranker_config c;
+        c.model = kind;
+        aitl::feature_ranker empty(d.kb, c);
+        empty.fit({});  // no training list at all
+        CHECK(empty.fitted());
+        aitl::hits top = empty.rerank(q, cands, 20);
+        REQUIRE(top.size() == cands.size());
+        for (std::size_t i = 0; i < top.size(); ++i) CHECK(top[i].id == cands[i].id);
+        // lists without a relevant document carry no evidence either
+        aitl::feature_ranker none(d.kb, c);
+        none.fit({{q, cands, {{cands[0].id, 0.0}}, 1.0, {}}});
+        top = none.rerank(q, cands, 20);
+        for (std::size_t i = 0; i < top.size(); ++i) CHECK(top[i].id == cands[i].id);
+    }
+    // rerank_lists ranks a list's own candidates with the list's dense scores
+    aitl::feature_ranker_config c;
+    c.model = aitl::ranker_kind::linear;
+    aitl::feature_ranker r(d.kb, c);
+    r.fit(lists(0, 24));
+    aitl::ranking_list held{q, cands, {{"not-a-candidate", 2.0}}, 1.0, {}};
+    const std::vector<aitl::hits> got = r.rerank_lists({held});
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].size() == cands.size());  // the judged non-candidate stays out
+    CHECK(got[0] == r.rerank(q, cands, cands.size()));
+}
+
+TEST_CASE("the linear correction shrinks toward 0 when training lists are few", "[learn][rerank]") {
+    const slice& d = data();
+    aitl::feature_ranker_config c;
+    c.model = aitl::ranker_kind::linear;
+    c.learn_feedback = false;
+    c.epochs = 20;
+    auto norm = [&](std::size_t n) {
+        aitl::feature_ranker r(d.kb, c);
+        r.fit(lists(0, n));
+        double t = 0.0;
+        for (double w : r.weights()) t += w * w;
+        return std::sqrt(t);
+    };
+    const double few = norm(2), many = norm(30);
+    CHECK(few < many);
+    c.l2 = 1e6;  // an overwhelming penalty leaves the first stage as it is
+    aitl::feature_ranker r(d.kb, c);
+    r.fit(lists(0, 30));
+    for (double w : r.weights()) CHECK(std::abs(w) < 1e-3);
 }
 
 namespace {

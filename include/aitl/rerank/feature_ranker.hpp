@@ -86,7 +86,11 @@ struct feature_ranker_config {
                                      ///< the cut-off in play, which is what lifts recall@75; in [0, 1]
     bool deep_pair_per_dcg = false;  ///< true: the floor is in DCG units (divided by the list's ideal DCG), so
                                      ///< lists with many relevant documents weigh deep pairs less
-    double l2 = 0.0;                 ///< linear: L2 penalty on the weights, >= 0
+    double l2 = 5.0;                 ///< linear: L2 penalty on the weights (in units of one training list's loss, so it
+                                     ///< pulls the correction toward 0 more when there are few lists), >= 0
+    double base_weight = 1.0;        ///< the first-stage order as a prior: candidate i (0-based) starts at
+                                     ///< -base_weight * log2(2 + i) and the model learns a correction on top of it, so an
+                                     ///< empty model (no lists, no trees) reproduces the first stage; 0: no prior, finite, >= 0
     std::size_t patience = 5;        ///< stop after this many epochs (trees: rounds) without validation gain (0: never)
     double min_delta = 0.0;          ///< smallest validation gain that counts, >= 0
     bool learn_feedback = true;      ///< fit() adds the training lists' labels to the feedback statistics
@@ -109,6 +113,7 @@ struct feature_ranker_config {
         if (ndcg_k == 0) fail("ndcg_k", "0", ">= 1");
         if (!(deep_pair_weight >= 0.0 && deep_pair_weight <= 1.0)) fail("deep_pair_weight", std::to_string(deep_pair_weight), "0..1");
         if (!(l2 >= 0.0 && std::isfinite(l2))) fail("l2", std::to_string(l2), "a finite value >= 0");
+        if (!(base_weight >= 0.0 && std::isfinite(base_weight))) fail("base_weight", std::to_string(base_weight), "a finite value >= 0");
         if (!(min_delta >= 0.0 && std::isfinite(min_delta))) fail("min_delta", std::to_string(min_delta), "a finite value >= 0");
         if (!(beta1 >= 0.0 && beta1 < 1.0)) fail("beta1", std::to_string(beta1), "0 <= beta1 < 1");
         if (!(beta2 >= 0.0 && beta2 < 1.0)) fail("beta2", std::to_string(beta2), "0 <= beta2 < 1");
@@ -126,6 +131,7 @@ inline void to_json(nlohmann::json& j, const feature_ranker_config& c) {
                        {"deep_pair_weight", c.deep_pair_weight},
                        {"deep_pair_per_dcg", c.deep_pair_per_dcg},
                        {"l2", c.l2},
+                       {"base_weight", c.base_weight},
                        {"patience", c.patience},
                        {"min_delta", c.min_delta},
                        {"learn_feedback", c.learn_feedback},
@@ -141,7 +147,7 @@ inline void to_json(nlohmann::json& j, const feature_ranker_config& c) {
 /// @throws config_error on an unknown key or a wrong type (missing keys keep their defaults).
 inline void from_json(const nlohmann::json& j, feature_ranker_config& c) {
     const char* t = "feature_ranker_config";
-    detail::config_check_keys(j, t, {"model", "epochs", "learning_rate", "ndcg_k", "deep_pair_weight", "deep_pair_per_dcg", "l2", "patience",
+    detail::config_check_keys(j, t, {"model", "epochs", "learning_rate", "ndcg_k", "deep_pair_weight", "deep_pair_per_dcg", "l2", "base_weight", "patience",
                                      "min_delta", "learn_feedback", "leave_one_out", "beta1", "beta2", "epsilon", "seed", "trees",
                                      "features"});
     detail::config_read_key(j, t, "model", c.model);
@@ -151,6 +157,7 @@ inline void from_json(const nlohmann::json& j, feature_ranker_config& c) {
     detail::config_read_key(j, t, "deep_pair_weight", c.deep_pair_weight);
     detail::config_read_key(j, t, "deep_pair_per_dcg", c.deep_pair_per_dcg);
     detail::config_read_key(j, t, "l2", c.l2);
+    detail::config_read_key(j, t, "base_weight", c.base_weight);
     detail::config_read_key(j, t, "patience", c.patience);
     detail::config_read_key(j, t, "min_delta", c.min_delta);
     detail::config_read_key(j, t, "learn_feedback", c.learn_feedback);
@@ -166,6 +173,13 @@ inline void from_json(const nlohmann::json& j, feature_ranker_config& c) {
 /**
  * @brief Reranker (see concepts.hpp): gradient-boosted trees (`model = trees`, the default) or
  * a linear model over `feature_extractor`'s features, trained with LambdaRank.
+ *
+ * A correction, not a replacement: every candidate starts from a prior score of its first-stage
+ * position, -base_weight * log2(2 + i), and the model (linear weights or trees) adds to it. With no
+ * training lists, or trees that never beat the empty model, the ranking is the first stage's; the
+ * linear model's L2 penalty (per total training loss) and the trees' L2 on leaf values shrink the
+ * correction toward 0 where lists are few. Which correction to use at all (none, linear, trees) is
+ * chosen by cross-validation on the training feedback in Python (`aitl.learn.select_ranker`).
  *
  * Why listwise LambdaRank: what agents see is the top 8, so the loss is RankNet's pairwise
  * logistic loss with each pair weighted by the change of NDCG@8 its swap causes; a small
@@ -222,8 +236,8 @@ public:
      */
     train_result fit(const std::vector<ranking_list>& train, const std::vector<ranking_list>& validation = {},
                      const progress_callback& progress = {}) {
-        check_lists(train, "train");
-        check_lists(validation, "validation");
+        check_lists(train, "fit: train");
+        check_lists(validation, "fit: validation");
         if (config_.learn_feedback)
             for (const auto& l : train)
                 for (const auto& f : own_feedback(l)) features_.add_feedback(f.first, f.second);
@@ -290,12 +304,12 @@ public:
             double loss_sum = 0.0, wsum = 0.0;
             for (std::size_t s = 0; s < steps; ++s) {
                 const std::size_t i = order[s];
-                const Eigen::VectorXd sc = xs[i] * weights_;
+                const Eigen::VectorXd sc = prior(xs[i].rows()) + xs[i] * weights_;
                 Eigen::VectorXd lambda = Eigen::VectorXd::Zero(sc.size());
                 const double loss = lambdas(sc.data(), ys[i], gains[i], idcgs[i], lambda.data(), nullptr);
                 loss_sum += ws[i] * loss;
                 wsum += ws[i];
-                Eigen::VectorXd g = -ws[i] * (xs[i].transpose() * lambda) + config_.l2 * weights_;
+                Eigen::VectorXd g = -ws[i] * (xs[i].transpose() * lambda) + (config_.l2 / static_cast<double>(steps)) * weights_;
                 ++t;
                 const detail::adam_step a(config_.learning_rate, config_.beta1, config_.beta2, t);
                 m = config_.beta1 * m + (1.0 - config_.beta1) * g;
@@ -376,6 +390,37 @@ public:
         return out;
     }
 
+    /**
+     * @brief Reranks each list's own candidates (judged documents that are not candidates stay
+     * out), with the list's `dense` scores in place of the attached encoder's when it has them:
+     * how cross-validation scores held-out lists. Before fit: the candidates unchanged.
+     */
+    std::vector<hits> rerank_lists(const std::vector<ranking_list>& lists) const {
+        check_lists(lists, "rerank_lists:");
+        std::vector<hits> out;
+        out.reserve(lists.size());
+        for (const auto& l : lists) {
+            if (!fitted()) {
+                out.push_back(l.candidates);
+                continue;
+            }
+            if (dense_ && l.dense.empty() && !features_.has_encoder())
+                throw state_error("feature_ranker::rerank_lists: the model uses the dense feature but a list has no dense "
+                                  "scores and no encoder is attached (got none, expected ranking_list::dense or an encoder)");
+            Eigen::MatrixXd x = features_.extract(l.query, l.candidates);
+            set_dense(x, l.candidates, l.dense);
+            const Eigen::VectorXd s = predict(x);
+            std::vector<std::size_t> idx(l.candidates.size());
+            for (std::size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+            std::stable_sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) { return s(static_cast<Eigen::Index>(a)) > s(static_cast<Eigen::Index>(b)); });
+            hits h;
+            h.reserve(idx.size());
+            for (std::size_t i : idx) h.push_back(hit{l.candidates[i].id, static_cast<float>(s(static_cast<Eigen::Index>(i)))});
+            out.push_back(std::move(h));
+        }
+        return out;
+    }
+
     /// @returns Mean NDCG@k of the model over `lists` (ungraded candidates count as 0).
     double ndcg(const std::vector<ranking_list>& lists, std::size_t k) const {
         if (lists.empty()) return 0.0;
@@ -383,7 +428,7 @@ public:
         for (const auto& l : lists) {
             Eigen::VectorXd y;
             Eigen::MatrixXd x = list_features(l, false, y);
-            const Eigen::VectorXd s = fitted() ? predict(x) : Eigen::VectorXd::Zero(x.rows());
+            const Eigen::VectorXd s = fitted() ? predict(x) : prior(x.rows());
             total += ndcg_at(s, y, k);
         }
         return total / static_cast<double>(lists.size());
@@ -394,7 +439,7 @@ public:
     std::string save() const {
         nlohmann::json j;
         j["format"] = "aitl.feature_ranker";
-        j["version"] = 1;
+        j["version"] = 2;
         j["config"] = config_;
         j["feature_names"] = rerank_feature_names();
         j["mean"] = std::vector<double>(mean_.data(), mean_.data() + mean_.size());
@@ -426,7 +471,7 @@ public:
             return parse_error("<bytes>", 0, "feature_ranker", what + " (expected bytes written by feature_ranker::save)");
         };
         if (j.is_discarded() || !j.is_object() || j.value("format", "") != "aitl.feature_ranker") throw bad("not a feature ranker");
-        if (j.value("version", 0) != 1) throw bad("unknown version");
+        if (j.value("version", 0) != 2) throw bad("unknown version (got " + j.value("version", nlohmann::json(0)).dump() + ", expected 2)");
         try {
             feature_ranker r(kb, j.at("config").get<feature_ranker_config>());
             const auto mean = j.at("mean").get<std::vector<double>>(), scale = j.at("scale").get<std::vector<double>>(),
@@ -474,7 +519,7 @@ private:
 
     static void check_lists(const std::vector<ranking_list>& lists, const char* which) {
         for (std::size_t i = 0; i < lists.size(); ++i) {
-            const std::string at = std::string("feature_ranker::fit: ") + which + " list " + std::to_string(i);
+            const std::string at = std::string("feature_ranker::") + which + " list " + std::to_string(i);
             if (lists[i].query.empty()) throw config_error(at + ": empty query (got \"\", expected text)");
             for (const auto& d : lists[i].dense)
                 if (!std::isfinite(d.second))
@@ -525,20 +570,31 @@ private:
             const auto minus = own_feedback(l);
             x = features_.extract(l.query, cands, &minus);
         }
-        if (!l.dense.empty()) {
-            const std::unordered_map<std::string, double> dense(l.dense.begin(), l.dense.end());
-            for (std::size_t i = 0; i < cands.size(); ++i) {
-                auto it = dense.find(cands[i].id);
-                x(static_cast<Eigen::Index>(i), 8) = it == dense.end() ? 0.0 : it->second;
-            }
-        }
+        set_dense(x, cands, l.dense);
         return x;
+    }
+
+    // Replaces the dense column by a list's own scores (when it has any; missing documents: 0).
+    static void set_dense(Eigen::MatrixXd& x, const hits& cands, const std::vector<std::pair<std::string, double>>& scores) {
+        if (scores.empty()) return;
+        const std::unordered_map<std::string, double> dense(scores.begin(), scores.end());
+        for (std::size_t i = 0; i < cands.size(); ++i) {
+            auto it = dense.find(cands[i].id);
+            x(static_cast<Eigen::Index>(i), 8) = it == dense.end() ? 0.0 : it->second;
+        }
     }
 
     // The model's scores of raw feature rows.
     Eigen::VectorXd predict(const Eigen::MatrixXd& x) const {
-        if (config_.model == ranker_kind::trees) return trees_.predict(x);
-        return standardise(x) * weights_;
+        if (config_.model == ranker_kind::trees) return prior(x.rows()) + trees_.predict(x);
+        return prior(x.rows()) + standardise(x) * weights_;
+    }
+
+    // The first-stage order as a score: row i (the i-th candidate) gets -base_weight * log2(2 + i).
+    Eigen::VectorXd prior(Eigen::Index rows) const {
+        Eigen::VectorXd p(rows);
+        for (Eigen::Index i = 0; i < rows; ++i) p(i) = -config_.base_weight * std::log2(2.0 + static_cast<double>(i));
+        return p;
     }
 
     // LambdaMART: the trees are fitted to the LambdaRank gradients and hessians of every list
@@ -556,6 +612,10 @@ private:
         };
         std::vector<Eigen::Index> off, voff;
         const Eigen::MatrixXd x = stack(xs, off), v = stack(vx, voff);
+        // the trees learn a correction of the first-stage prior: scores = prior + trees
+        Eigen::VectorXd base(x.rows()), vbase(v.rows());
+        for (std::size_t i = 0; i < xs.size(); ++i) base.segment(off[i], xs[i].rows()) = prior(xs[i].rows());
+        for (std::size_t i = 0; i < vx.size(); ++i) vbase.segment(voff[i], vx[i].rows()) = prior(vx[i].rows());
         std::vector<double> idcgs;
         std::vector<Eigen::VectorXd> gains;
         double wsum = 0.0;
@@ -565,7 +625,9 @@ private:
             wsum += ws[i];
         }
         std::vector<double> lam, hes;
-        auto gradients = [&](const Eigen::VectorXd& s, std::vector<detail::grad_pair>& gh) {
+        Eigen::VectorXd s;
+        auto gradients = [&](const Eigen::VectorXd& trees_score, std::vector<detail::grad_pair>& gh) {
+            s = trees_score + base;
             double loss = 0.0;
             for (std::size_t i = 0; i < ys.size(); ++i) {
                 const auto n = static_cast<std::size_t>(ys[i].size());
@@ -576,9 +638,10 @@ private:
             }
             return wsum > 0.0 ? loss / wsum : 0.0;
         };
-        auto metric = [&](const Eigen::VectorXd& s) {
+        auto metric = [&](const Eigen::VectorXd& trees_score) {
+            const Eigen::VectorXd vs = trees_score + vbase;
             double t = 0.0;
-            for (std::size_t i = 0; i < vy.size(); ++i) t += ndcg_at(s.segment(voff[i], vy[i].size()), vy[i], config_.ndcg_k);
+            for (std::size_t i = 0; i < vy.size(); ++i) t += ndcg_at(vs.segment(voff[i], vy[i].size()), vy[i], config_.ndcg_k);
             return vy.empty() ? 0.0 : t / static_cast<double>(vy.size());
         };
         return fit_boosted_trees(trees_, x, gradients, v, metric, config_.trees,
@@ -620,7 +683,7 @@ private:
     double mean_ndcg(const std::vector<Eigen::MatrixXd>& xs, const std::vector<Eigen::VectorXd>& ys, const Eigen::VectorXd& w) const {
         if (xs.empty()) return 0.0;
         double t = 0.0;
-        for (std::size_t i = 0; i < xs.size(); ++i) t += ndcg_at(xs[i] * w, ys[i], config_.ndcg_k);
+        for (std::size_t i = 0; i < xs.size(); ++i) t += ndcg_at(prior(xs[i].rows()) + xs[i] * w, ys[i], config_.ndcg_k);
         return t / static_cast<double>(xs.size());
     }
 

@@ -30,7 +30,8 @@ namespace aitl {
 /// @brief Settings of `feature_extractor`.
 struct rerank_feature_config {
     std::string doc_type_key = "doc_type";  ///< metadata key of the document type ("" or missing: one type)
-    double prior_strength = 1.0;            ///< pseudo-count pulling feedback rates to the global rate, > 0
+    double prior_strength = 5.0;            ///< pseudo-count pulling feedback rates to the global rate, > 0 (5: as the
+                                            ///< reward model's cited_prior; a document needs a few labels to move)
     float bm25_k1 = 0.5f;                   ///< the BM25 feature's k1, >= 0
     float bm25_b = 0.75f;                   ///< the BM25 feature's b, in [0, 1]
     analyzer_config analyzer{};             ///< stemmed English by default
@@ -76,7 +77,7 @@ struct doc_feedback {
 inline const std::vector<std::string>& rerank_feature_names() {
     static const std::vector<std::string> names = {
         "stage_score",      "stage_rank",  "bm25",          "query_overlap",  "last_turn_overlap", "title_match",
-        "title_match_rel",  "title_best",  "dense",         "doc_type_prior", "feedback_rate",     "feedback_count"};
+        "title_match_rel",  "title_best",  "dense",         "doc_type_prior", "feedback_rate",     "feedback_log_odds"};
     return names;
 }
 
@@ -97,8 +98,11 @@ inline const std::vector<std::string>& rerank_feature_names() {
  *  - `dense`: cosine of query and document embeddings when an encoder is attached, else 0;
  *  - `doc_type_prior`: share of relevant labels among the labelled documents of this type
  *    (metadata `doc_type_key`), smoothed to the global share;
- *  - `feedback_rate`: the document's (relevant + selected) / labelled, smoothed likewise;
- *    `feedback_count`: log(1 + labelled).
+ *  - `feedback_rate`: the document's (relevant + selected + a·p) / (labelled + a) − p, with p the
+ *    global share of relevant labels and a = `prior_strength`; `feedback_log_odds`: the log odds
+ *    of that smoothed rate minus the log odds of p. Both are 0 for a document without feedback:
+ *    they say how much a document's own labels move it away from the prior, never how often it
+ *    was shown (no popularity count), so a new document is neither pushed down nor up.
  * Candidates that are not in the knowledge base get zero text features.
  * @note Thread safety: `extract` is const and may run concurrently (with a thread-safe
  * encoder); adding feedback or attaching an encoder needs exclusive access.
@@ -255,9 +259,12 @@ public:
                 }
             }
             const double labelled = std::max(0.0, f.relevant + f.not_relevant + f.selected);
-            const double rel = std::max(0.0, f.relevant + f.selected);
-            x(i, 10) = (rel + a * global) / (labelled + a);
-            x(i, 11) = std::log1p(labelled);
+            const double rel = std::min(labelled, std::max(0.0, f.relevant + f.selected));
+            if (labelled > 0.0 && global > 0.0 && global < 1.0) {
+                const double rate = (rel + a * global) / (labelled + a);
+                x(i, 10) = rate - global;
+                x(i, 11) = std::log(rate / (1.0 - rate)) - std::log(global / (1.0 - global));
+            }
             auto it = row_of_.find(h.id);
             if (it == row_of_.end()) {
                 x(i, 9) = global;

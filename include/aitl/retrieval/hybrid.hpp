@@ -126,6 +126,51 @@ inline hits fuse(const hits& first, const hits& second, std::size_t k, const fus
 }
 
 /**
+ * @brief Weighted reciprocal rank fusion of any number of ranked lists (best first): a document
+ * scores the sum over lists of weight / (rrf_k + rank), rank 1-based, counting only its first
+ * occurrence in a list. Returns the k best by fused score, ties by smaller id.
+ * @throws config_error for a weights size other than the lists' (empty weights: all 1), a
+ * negative or non-finite weight, or a negative or non-finite rrf_k.
+ * @code
+ * aitl::hits pool = aitl::fuse_rrf({&bm25_hits, &dense_hits}, {1.0, 0.5}, 300);
+ * @endcode
+ */
+inline hits fuse_rrf(const std::vector<const hits*>& lists, std::vector<double> weights, std::size_t k, double rrf_k = 60.0) {
+    if (weights.empty()) weights.assign(lists.size(), 1.0);
+    if (weights.size() != lists.size())
+        throw config_error("aitl::fuse_rrf: one weight per list (got " + std::to_string(weights.size()) + " weights, expected " +
+                           std::to_string(lists.size()) + ")");
+    for (double w : weights)
+        if (!(std::isfinite(w) && w >= 0.0))
+            throw config_error("aitl::fuse_rrf: weight out of range (got " + std::to_string(w) + ", expected a finite value >= 0)");
+    if (!(std::isfinite(rrf_k) && rrf_k >= 0.0))
+        throw config_error("aitl::fuse_rrf: rrf_k out of range (got " + std::to_string(rrf_k) + ", expected a finite value >= 0)");
+    std::unordered_map<std::string_view, std::size_t> at;
+    std::vector<std::pair<std::string_view, double>> fused;
+    for (std::size_t l = 0; l < lists.size(); ++l) {
+        if (!lists[l] || weights[l] == 0.0) continue;
+        std::unordered_map<std::string_view, bool> seen;
+        for (std::size_t rank = 0; rank < lists[l]->size(); ++rank) {
+            const hit& h = (*lists[l])[rank];
+            if (!seen.emplace(h.id, true).second) continue;
+            const double contribution = weights[l] / (rrf_k + static_cast<double>(rank + 1));
+            auto ins = at.emplace(h.id, fused.size());
+            if (ins.second) fused.emplace_back(h.id, contribution);
+            else fused[ins.first->second].second += contribution;
+        }
+    }
+    auto better = [](const std::pair<std::string_view, double>& a, const std::pair<std::string_view, double>& b) {
+        return a.second > b.second || (a.second == b.second && a.first < b.first);
+    };
+    const std::size_t n = std::min(k, fused.size());
+    std::partial_sort(fused.begin(), fused.begin() + static_cast<std::ptrdiff_t>(n), fused.end(), better);
+    hits out;
+    out.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) out.push_back(hit{std::string(fused[i].first), static_cast<float>(fused[i].second)});
+    return out;
+}
+
+/**
  * @brief Retriever fusing two retrievers (see concepts.hpp) by RRF or weighted scores.
  *
  * Each search takes max(depth, k) candidates from both retrievers and fuses them (aitl::fuse).
