@@ -6,6 +6,7 @@ machine with nothing to download. :func:`generate` writes a BEIR folder shaped l
 
     corpus.jsonl      help-centre articles {_id, title, text, product, topic, issue_type, ...}
     queries.jsonl     customer questions {_id, text, conversation, turn, region}
+                      (+ phrasing_side, phrasing with disjoint_phrasings, see below)
     qrels/test.tsv    query-id, corpus-id, score (2: the article that answers, 1: also relevant)
     groups.tsv        query-id, dialogue-id (the conversation: keep it on one side of a split)
     responses.jsonl   {"_id": query-id, "response": the reference agent reply}
@@ -36,6 +37,32 @@ Knowledge gap: ``withheld_groups`` whole topic groups (a new product, a new prog
 ``scenario.json`` as withheld: the served knowledge base should leave them out
 (:func:`withheld_ids`), so their questions have no answer in it.
 
+Disjoint phrasings (``disjoint_phrasings=True``): by default feedback and test questions are
+worded from the same templates (in the default scenario, split 50/50 by conversation, 97.5% of
+the casual test questions use a template that also occurs in training), so a learner can
+memorise wordings. With the flag, every conversation gets a side, "feedback" or "eval" (a
+seeded hash of seed and conversation id, 0.5 each), and its questions use only that side's
+half of every phrasing resource, split by index parity (even -> feedback, odd -> eval):
+
+- a topic's ``formal`` and ``casual`` question templates (a list of one template is shared:
+  the 13 one-template ``formal`` lists of the withheld-candidate topics, GAP_TOPICS);
+- the options of every "(a|b|c)" alternation in a question (an empty option counts; each group
+  has at least two options, so each side keeps one);
+- product nicknames (``line["nick"]``) and a region's cities;
+- GREETINGS, OPENERS, STORIES, the generation hints and the location phrases ("here in X",
+  "in the UK", ...).
+
+Not split: the article's own words (the formal product name or category, country names), the
+facts (colours, error codes), the final punctuation, lower-casing and typos (noise, not
+wording), and the agent's side of the history (replies, acknowledgements: THANKS, CLOSINGS,
+AGENT_ACKS). The wording is drawn from a second seeded stream while the default stream still
+runs, so the corpus, qrels, groups and responses are those of the same config without the flag:
+only query texts change. Each query row then also has ``phrasing_side`` and ``phrasing``
+(``{"template": "<topic>:<formal|casual>:<index>", "nickname": ..., "city": ...}``, null when
+none is used); :func:`phrasing_sides` reads the sides and :func:`phrasing_overlap` measures the
+overlap of any split (for a scenario without the metadata it re-runs the generator's draws
+from the config). With the flag off, the output is byte-identical to earlier versions.
+
 >>> from aitl import scenario, beir
 >>> path = scenario.load(seed=0)              # generated once into ~/.cache/aitl
 >>> ds = beir.load(path)
@@ -61,10 +88,14 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-__all__ = ["ScenarioConfig", "generate", "load", "withheld_ids", "cache_root", "ISSUE_TYPES",
-           "POLICIES", "REGIONS", "PRODUCT_LINES", "GAP_GROUPS", "GENERATOR_VERSION"]
+__all__ = ["ScenarioConfig", "generate", "load", "withheld_ids", "phrasing_sides",
+           "phrasing_overlap", "cache_root", "ISSUE_TYPES", "POLICIES", "REGIONS",
+           "PRODUCT_LINES", "GAP_GROUPS", "GENERATOR_VERSION", "SIDES"]
 
 GENERATOR_VERSION = 1
+
+#: the two sides of a disjoint-phrasings scenario (index = the parity of the phrasings it uses)
+SIDES = ("feedback", "eval")
 
 # ---------------------------------------------------------------------------------------------
 # the world
@@ -1399,6 +1430,8 @@ class ScenarioConfig:
     typo_rate: float = 0.03          #: chance a word of 5+ letters has a typo, [0, 0.3]
     hint_rate: float = 0.5           #: chance a customer says which generation they own, [0, 1]
     withheld_groups: int = 3         #: topic groups withheld from the served KB, 0 .. 4
+    #: split every phrasing resource between a conversation's side, "feedback" or "eval"
+    disjoint_phrasings: bool = False
 
     def __post_init__(self) -> None:
         from ._core import ConfigError
@@ -1444,10 +1477,19 @@ class ScenarioConfig:
             object.__setattr__(self, name, tuple(x for x in known if x in set(v)))
         if not self.issue_types:
             bad("issue_types", "at least one issue type")
+        if not isinstance(self.disjoint_phrasings, bool):
+            bad("disjoint_phrasings", "True or False")
 
     def to_dict(self) -> Dict[str, Any]:
+        """The fields as plain JSON values (``from_dict`` reads it back).
+
+        ``disjoint_phrasings`` is left out while False, so the default config's scenario.json
+        and cache key are those of the scenarios written before the field existed.
+        """
         d = dataclasses.asdict(self)
         d["policies"], d["issue_types"] = list(self.policies), list(self.issue_types)
+        if not self.disjoint_phrasings:
+            del d["disjoint_phrasings"]
         return d
 
     @classmethod
@@ -1484,8 +1526,26 @@ _ALT = re.compile(r"\(([^()]*\|[^()]*)\)")
 _FIELD = re.compile(r"\{(\w+)\}")
 
 
-def _expand(template: str, rng: random.Random, facts: Dict[str, Any]) -> str:
-    s = _ALT.sub(lambda m: rng.choice(m.group(1).split("|")), template)
+def _half(n: int, half: Optional[int]) -> range:
+    # the indices one side may use: all (half None, or a list of one) or every other one
+    return range(n) if half is None or n < 2 else range(half, n, 2)
+
+
+def _pick_index(seq: Any, rng: random.Random, half: Optional[int] = None) -> int:
+    # rng.choice(range(n)) draws exactly like rng.choice(seq): half=None keeps the old stream
+    return rng.choice(_half(len(seq), half))
+
+
+def _pick(seq: Any, rng: random.Random, half: Optional[int] = None) -> Any:
+    return seq[_pick_index(seq, rng, half)]
+
+
+def _expand(template: str, rng: random.Random, facts: Dict[str, Any],
+            half: Optional[int] = None) -> str:
+    def alt(m: "re.Match[str]") -> str:
+        return _pick(m.group(1).split("|"), rng, half)
+
+    s = _ALT.sub(alt, template)
 
     def field_(m: "re.Match[str]") -> str:
         v = facts[m.group(1)]
@@ -1494,7 +1554,7 @@ def _expand(template: str, rng: random.Random, facts: Dict[str, Any]) -> str:
         return str(v)
 
     for _ in range(3):  # facts may hold fields and alternatives
-        s2 = _ALT.sub(lambda m: rng.choice(m.group(1).split("|")), _FIELD.sub(field_, s))
+        s2 = _ALT.sub(alt, _FIELD.sub(field_, s))
         if s2 == s:
             break
         s = s2
@@ -1796,6 +1856,7 @@ def _build(cfg: ScenarioConfig):
     order.shuffle(convs)
 
     queries, qrels, responses, groups = [], [], [], []
+    phrasing: List[Dict[str, Any]] = []  # per query: side, template id, nickname, city
     qn = 0
     for ci, (scope, chunk) in enumerate(convs):
         r = _rng(seed, "talk", ci, *scope)
@@ -1807,37 +1868,23 @@ def _build(cfg: ScenarioConfig):
         else:
             region = r.choice(regions)
         model = model_of.get(scope[1]) if scope[0] == "model" else gap_models.get(scope[1])
+        side = _side(seed, conv_id) if cfg.disjoint_phrasings else None
+        # disjoint phrasings: the wording comes from a second stream restricted to the side's
+        # half; ``r`` still draws the default wording (discarded), so every other draw (register,
+        # generation hint -> qrels, replies) is the default config's
+        rp = _rng(seed, "phrase", conv_id) if side is not None else None
         hinted = False
         history: List[str] = []
         casual_conv = r.random() < cfg.lexical_gap
         for turn, did in enumerate(chunk):
             a = arts[did]
             casual = casual_conv if r.random() < 0.7 else r.random() < cfg.lexical_gap
-            qfacts = dict(a.facts)
-            where = _where(region, casual, r)
-            qfacts["here"] = where
-            if model is not None:
-                qfacts["p"] = _product_ref(model, casual, turn, r)
-            text = _expand(r.choice(a.topic.casual if casual else a.topic.formal), r, qfacts)
-            parts = []
-            if turn == 0:
-                parts.append(r.choice(GREETINGS))
-            else:
-                parts.append(r.choice(OPENERS))
-            if r.random() < (0.35 if turn == 0 else 0.15):
-                parts.append(r.choice(STORIES))
-            if model is not None and model.gens > 1 and not hinted and r.random() < cfg.hint_rate:
-                parts.append(_gen_hint(model, casual, r))
-                hinted = True
-            if (a.topic.regional and "{here}" not in "".join(a.topic.casual + a.topic.formal)
-                    and where not in text):
-                parts.append(_where(region, casual, r, sentence=True))
-            parts.append(text + r.choice(["?", "", "?", "."]))
-            msg = re.sub(r"\b(my|the|a|an|brand new|new) it\b", "it",
-                         " ".join(p for p in parts if p))
-            msg = _typos(msg, cfg.typo_rate, r)
-            if r.random() < 0.5:
-                msg = msg.lower()
+            msg, story, hint, used = _compose(a, model, region, casual, turn, hinted, cfg, r)
+            if rp is not None:
+                msg, _, _, used = _compose(a, model, region, casual, turn, hinted, cfg, rp,
+                                           SIDES.index(side), (story, hint))
+            hinted = hinted or hint
+            phrasing.append({"side": side, **used})
             history.append(msg)
             qn += 1
             qid = f"q{qn:05d}"
@@ -1868,7 +1915,8 @@ def _build(cfg: ScenarioConfig):
             history.append(r.choice(AGENT_ACKS) + " " + a.sentences[1])
 
     withheld = [did for did, a in arts.items() if a.group in withheld_groups]
-    return arts, queries, qrels, responses, groups, withheld, withheld_groups, models, regions
+    return (arts, queries, qrels, responses, groups, withheld, withheld_groups, models, regions,
+            phrasing)
 
 
 def _n_questions(mean: float, r: random.Random) -> int:
@@ -1879,38 +1927,97 @@ def _n_questions(mean: float, r: random.Random) -> int:
     return max(1, n)
 
 
-def _where(region: str, casual: bool, r: random.Random, sentence: bool = False) -> str:
+def _side(seed: int, conv_id: str) -> str:
+    h = hashlib.sha256(f"{seed}|phrasing-side|{conv_id}".encode()).digest()
+    return SIDES[h[0] & 1]
+
+
+def _where(region: str, casual: bool, r: random.Random, sentence: bool = False,
+           half: Optional[int] = None) -> Tuple[str, Optional[str]]:
     g = REGIONS[region]
+    city = None
     if casual:
-        place = r.choice(g["cities"])
-        s = r.choice([f"here in {place}", f"in {place}", f"(i'm in {place})",
-                      f"- live in {place}"])
+        city = _pick(g["cities"], r, half)
+        s = _pick([f"here in {city}", f"in {city}", f"(i'm in {city})", f"- live in {city}"], r,
+                  half)
     else:
-        s = r.choice([f"in {g['country'].replace('the ', '')}", f"in the {g['short']}",
-                      f"(ordering from {g['country'].replace('the ', '')})"])
+        s = _pick([f"in {g['country'].replace('the ', '')}", f"in the {g['short']}",
+                   f"(ordering from {g['country'].replace('the ', '')})"], r, half)
         if g["short"] in ("Canada", "Australia", "India"):
             s = s.replace("the ", "")
-    return (f"I'm {s}." if sentence and not s.startswith(("(", "-")) else s)
+    return (f"I'm {s}." if sentence and not s.startswith(("(", "-")) else s), city
 
 
-def _product_ref(m: _Model, casual: bool, turn: int, r: random.Random) -> str:
+def _product_ref(m: _Model, casual: bool, turn: int, r: random.Random,
+                 half: Optional[int] = None) -> Tuple[str, Optional[str]]:
     if turn > 0 and r.random() < 0.5:
-        return "it" if r.random() < 0.5 else r.choice(m.line["nick"])
+        if r.random() < 0.5:
+            return "it", None
+        nick = _pick(m.line["nick"], r, half)
+        return nick, nick
     if casual and r.random() < 0.85:
-        return r.choice(m.line["nick"])
+        nick = _pick(m.line["nick"], r, half)
+        return nick, nick
     name = m.name.replace(m.facts["co"] + " ", "") if r.random() < 0.5 else m.name
-    return name if r.random() < 0.8 else m.line["cat"]
+    return (name if r.random() < 0.8 else m.line["cat"]), None
 
 
-def _gen_hint(m: _Model, casual: bool, r: random.Random) -> str:
+def _gen_hint(m: _Model, casual: bool, r: random.Random, half: Optional[int] = None) -> str:
     if casual:
         if m.gen == 2:
-            return r.choice([f"(it's the newer one with {m.upgrade})", "it's the newer model.",
-                             f"bought it in {m.year}.", "mine is the new version."])
-        return r.choice(["it's the older one.", f"had it since {m.year}.",
-                         "mine's the original one.", "it's the first version, not the new one."])
-    return r.choice([f"model {m.facts['code']}.", f"it's the {_ordinal(m.gen)} generation.",
-                     f"({_ordinal(m.gen)} gen)"])
+            return _pick([f"(it's the newer one with {m.upgrade})", "it's the newer model.",
+                          f"bought it in {m.year}.", "mine is the new version."], r, half)
+        return _pick(["it's the older one.", f"had it since {m.year}.",
+                      "mine's the original one.", "it's the first version, not the new one."],
+                     r, half)
+    return _pick([f"model {m.facts['code']}.", f"it's the {_ordinal(m.gen)} generation.",
+                   f"({_ordinal(m.gen)} gen)"], r, half)
+
+
+def _compose(a: _Article, model: Optional[_Model], region: str, casual: bool, turn: int,
+             hinted: bool, cfg: ScenarioConfig, r: random.Random, half: Optional[int] = None,
+             decided: Optional[Tuple[bool, bool]] = None
+             ) -> Tuple[str, bool, bool, Dict[str, Any]]:
+    """One customer message: (text, told a story, said the generation, phrasing used).
+
+    ``half`` None draws from every phrasing (the default config's stream, unchanged); 0 / 1 only
+    from the feedback / eval half. ``decided`` replays (story, hint) instead of drawing them.
+    """
+    used: set = set()
+    qfacts = dict(a.facts)
+    where, city = _where(region, casual, r, half=half)
+    qfacts["here"] = lambda _: used.add("here") or where  # callables record that they were used
+    nick = None
+    if model is not None:
+        ref, nick = _product_ref(model, casual, turn, r, half)
+        qfacts["p"] = lambda _: used.add("p") or ref
+    register = "casual" if casual else "formal"
+    templates = a.topic.casual if casual else a.topic.formal
+    ti = _pick_index(templates, r, half)
+    text = _expand(templates[ti], r, qfacts, half)
+    parts = [_pick(GREETINGS if turn == 0 else OPENERS, r, half)]
+    story = (r.random() < (0.35 if turn == 0 else 0.15)) if decided is None else decided[0]
+    if story:
+        parts.append(_pick(STORIES, r, half))
+    if decided is None:
+        hint = (model is not None and model.gens > 1 and not hinted
+                and r.random() < cfg.hint_rate)
+    else:
+        hint = decided[1]
+    if hint:
+        parts.append(_gen_hint(model, casual, r, half))
+    city_used = city if "here" in used else None
+    if (a.topic.regional and "{here}" not in "".join(a.topic.casual + a.topic.formal)
+            and where not in text):
+        sentence, city_used = _where(region, casual, r, sentence=True, half=half)
+        parts.append(sentence)
+    parts.append(text + r.choice(["?", "", "?", "."]))
+    msg = re.sub(r"\b(my|the|a|an|brand new|new) it\b", "it", " ".join(p for p in parts if p))
+    msg = _typos(msg, cfg.typo_rate, r)
+    if r.random() < 0.5:
+        msg = msg.lower()
+    return msg, story, hint, {"template": f"{a.topic.key}:{register}:{ti}",
+                              "nickname": nick if "p" in used else None, "city": city_used}
 
 
 def generate(out_dir: PathLike, config: Optional[ScenarioConfig] = None) -> Dict[str, Any]:
@@ -1928,7 +2035,12 @@ def generate(out_dir: PathLike, config: Optional[ScenarioConfig] = None) -> Dict
     if not isinstance(cfg, ScenarioConfig):
         raise ConfigError(f"scenario.generate: config has the wrong type (got "
                           f"{type(cfg).__name__}, expected ScenarioConfig)")
-    arts, queries, qrels, responses, groups, withheld, wgroups, models, regions = _build(cfg)
+    (arts, queries, qrels, responses, groups, withheld, wgroups, models, regions,
+     phrasing) = _build(cfg)
+    if cfg.disjoint_phrasings:
+        queries = [dict(q, phrasing_side=ph["side"],
+                        phrasing={k: ph[k] for k in ("template", "nickname", "city")})
+                   for q, ph in zip(queries, phrasing)]
     wset = set(withheld)
     relevant: Dict[str, List[str]] = {}
     for q, d, g in qrels:
@@ -2047,3 +2159,182 @@ def withheld_ids(path: PathLike) -> List[str]:
         err.file, err.line, err.field = str(f), 0, "withheld"
         raise err
     return list(ids)
+
+
+def _query_rows(path: PathLike, where: str) -> Tuple[Path, List[Dict[str, Any]]]:
+    from ._core import IoError, ParseError
+
+    p = Path(path)
+    f = p / "queries.jsonl" if p.is_dir() else p
+    if not f.is_file():
+        raise IoError(f"scenario.{where}: file not found (got {f}, expected a scenario folder "
+                      "written by aitl.scenario.generate)")
+    rows = []
+    with open(f, "r", encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                row = e
+            if not isinstance(row, dict) or not isinstance(row.get("_id"), str):
+                err = ParseError(f"{f}:{n}: field '_id': not a query object with a string _id")
+                err.file, err.line, err.field = str(f), n, "_id"
+                raise err
+            rows.append(row)
+    return f, rows
+
+
+def phrasing_sides(path: PathLike) -> Dict[str, str]:
+    """Query id -> phrasing side ("feedback" or "eval") of a disjoint-phrasings scenario.
+
+    Read from ``<path>/queries.jsonl`` of a folder generated with
+    ``ScenarioConfig(disjoint_phrasings=True)``. All queries of a conversation share a side;
+    learn from the "feedback" queries and evaluate on the "eval" ones.
+
+    :raises ConfigError: the folder was not generated with ``disjoint_phrasings=True``.
+    :raises IoError: no queries.jsonl in ``path``.
+    :raises ParseError: a line is not a query, or only some queries have a side.
+    """
+    from ._core import ConfigError, ParseError
+
+    f, rows = _query_rows(path, "phrasing_sides")
+    if not any("phrasing_side" in r for r in rows):
+        raise ConfigError(f"scenario.phrasing_sides: {f} has no 'phrasing_side' keys (got a "
+                          "scenario generated with disjoint_phrasings=False, expected one "
+                          "generated with ScenarioConfig(disjoint_phrasings=True))")
+    sides = {}
+    for n, r in enumerate(rows, 1):
+        if r.get("phrasing_side") not in SIDES:
+            err = ParseError(f"{f}:{n}: field 'phrasing_side': missing or not one of "
+                             f"{list(SIDES)} (got {r.get('phrasing_side')!r})")
+            err.file, err.line, err.field = str(f), n, "phrasing_side"
+            raise err
+        sides[r["_id"]] = r["phrasing_side"]
+    return sides
+
+
+def _all_topics() -> Dict[str, _Topic]:
+    return {t.key: t for t in PRODUCT_TOPICS + POLICY_TOPICS + ACCOUNT_TOPICS
+            + [t for ts in GAP_TOPICS.values() for t in ts]}
+
+
+def _phrasing_of(source: Union[ScenarioConfig, PathLike]) -> Dict[str, Dict[str, Any]]:
+    """Query id -> phrasing metadata {template, nickname, city}: from queries.jsonl when it has
+    them, else rebuilt from the config (a ScenarioConfig, or the folder's scenario.json)."""
+    from ._core import ConfigError, IoError
+
+    def rebuilt(cfg: ScenarioConfig) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
+        built = _build(cfg)
+        return built[1], built[9]
+
+    if isinstance(source, ScenarioConfig):
+        queries, phrasing = rebuilt(source)
+        return {q["_id"]: ph for q, ph in zip(queries, phrasing)}
+    f, rows = _query_rows(source, "phrasing_overlap")
+    if rows and all(isinstance(r.get("phrasing"), dict) for r in rows):
+        return {r["_id"]: r["phrasing"] for r in rows}
+    meta_file = f.parent / "scenario.json"
+    try:
+        with open(meta_file, "r", encoding="utf-8") as fh:
+            meta = json.load(fh)
+        cfg = ScenarioConfig.from_dict(meta["config"])
+        version = meta["generator_version"]
+    except OSError:
+        raise IoError(f"scenario.phrasing_overlap: file not found (got {meta_file}, expected "
+                      "the scenario.json next to queries.jsonl)") from None
+    except (ValueError, KeyError, TypeError) as e:
+        raise ConfigError(f"scenario.phrasing_overlap: {meta_file} holds no scenario config "
+                          f"(got {type(e).__name__}: {e}, expected the file written by "
+                          "aitl.scenario.generate)") from None
+    if version != GENERATOR_VERSION:
+        raise ConfigError(f"scenario.phrasing_overlap: {meta_file} was written by another "
+                          f"generator (got generator_version {version!r}, expected "
+                          f"{GENERATOR_VERSION}); pass its ScenarioConfig instead")
+    queries, phrasing = rebuilt(cfg)
+    differ = sum(1 for a, b in zip(queries, rows) if (a["_id"], a["text"]) != (b["_id"],
+                                                                                 b.get("text")))
+    differ += abs(len(queries) - len(rows))
+    if differ:
+        raise ConfigError(f"scenario.phrasing_overlap: {f} does not match a rebuild of its "
+                          f"config (got {differ} differing queries, expected 0)")
+    return {q["_id"]: ph for q, ph in zip(queries, phrasing)}
+
+
+def phrasing_overlap(source: Union[ScenarioConfig, PathLike], feedback_ids: Any,
+                     eval_ids: Any) -> Dict[str, Any]:
+    """How much of the eval questions' wording the feedback questions already show.
+
+    For each eval question: does its question template (``"<topic>:<formal|casual>:<index>"``)
+    occur among the feedback questions' templates? Likewise its product nickname and its city,
+    over the eval questions that use one. The phrasing metadata comes from queries.jsonl of a
+    disjoint-phrasings folder; for any other scenario it is rebuilt by re-running the generator
+    on the config (``source`` a :class:`ScenarioConfig`, or a folder: its scenario.json, checked
+    against its queries.jsonl). Rebuilding the full default scenario takes well under a second.
+
+    :param source: a scenario folder (or its queries.jsonl), or a ScenarioConfig.
+    :param feedback_ids: query ids learned from. :param eval_ids: query ids evaluated on.
+    :returns: ``feedback_questions``, ``eval_questions``; the shares ``template``,
+        ``template_excluding_shared`` (leaving out eval questions whose topic has a single
+        template for their register, shared by both sides of a disjoint-phrasings scenario),
+        ``nickname`` and ``city`` (0.0 when no eval question qualifies); ``counts``:
+        ``{name: {"overlap": k, "eval": n}}`` behind each share; ``shared_template_lists``: the
+        ``"<topic>:<register>"`` single-template lists among the eval questions; and the same
+        shares and counts for the ``casual`` and ``formal`` eval questions alone.
+    :raises NotFoundError: an id is not a query of the scenario.
+    :raises ConfigError: an id is on both sides, or ``source`` cannot be rebuilt.
+    :raises IoError: the folder lacks queries.jsonl or scenario.json.
+
+    >>> path = load(config=ScenarioConfig(disjoint_phrasings=True))
+    >>> sides = phrasing_sides(path)
+    >>> fb = [q for q, s in sides.items() if s == "feedback"]
+    >>> ev = [q for q, s in sides.items() if s == "eval"]
+    >>> phrasing_overlap(path, fb, ev)["template_excluding_shared"]
+    0.0
+    """
+    from ._core import ConfigError, NotFoundError
+
+    meta = _phrasing_of(source)
+    fb, ev = list(dict.fromkeys(feedback_ids)), list(dict.fromkeys(eval_ids))
+    for q in fb + ev:
+        if q not in meta:
+            raise NotFoundError(f"scenario.phrasing_overlap: unknown query id (got {q!r}, "
+                                "expected an _id of the scenario's queries.jsonl)")
+    both = sorted(set(fb) & set(ev))
+    if both:
+        raise ConfigError(f"scenario.phrasing_overlap: ids on both sides (got {len(both)}, "
+                          f"e.g. {both[0]!r}, expected disjoint feedback_ids and eval_ids)")
+    topics = _all_topics()
+
+    def single(template: str) -> bool:
+        key, register, _ = template.rsplit(":", 2)
+        return len(getattr(topics[key], register)) < 2
+
+    seen = {k: {meta[q][k] for q in fb} - {None} for k in ("template", "nickname", "city")}
+
+    def stats(ids: List[str]) -> Dict[str, Any]:
+        counts = {k: {"overlap": 0, "eval": 0} for k in
+                  ("template", "template_excluding_shared", "nickname", "city")}
+        for q in ids:
+            m = meta[q]
+            for k in ("template", "nickname", "city"):
+                if m[k] is not None:
+                    counts[k]["eval"] += 1
+                    counts[k]["overlap"] += m[k] in seen[k]
+            if not single(m["template"]):
+                counts["template_excluding_shared"]["eval"] += 1
+                counts["template_excluding_shared"]["overlap"] += m["template"] in seen["template"]
+        out: Dict[str, Any] = {"eval_questions": len(ids)}
+        out.update({k: (c["overlap"] / c["eval"] if c["eval"] else 0.0)
+                    for k, c in counts.items()})
+        out["counts"] = counts
+        return out
+
+    res: Dict[str, Any] = {"feedback_questions": len(fb)}
+    res.update(stats(ev))
+    res["shared_template_lists"] = sorted({meta[q]["template"].rsplit(":", 1)[0] for q in ev
+                                           if single(meta[q]["template"])})
+    for register in ("casual", "formal"):
+        res[register] = stats([q for q in ev if meta[q]["template"].split(":")[-2] == register])
+    return res

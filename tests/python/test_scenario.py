@@ -175,15 +175,179 @@ def test_cli_scenario_writes_a_beir_folder(tmp_path, capsys):
     assert "lexical_gap" in capsys.readouterr().err
 
 
-def test_learning_from_feedback_lifts_recall_and_precision(tmp_path):
-    scenario.generate(tmp_path, ScenarioConfig(**SMALL))
-    rep = learn.run_lift_experiment(tmp_path, seed=0, progress=False)
-    base, trained, gain = rep["base"], rep["trained"], rep["relative_gain"]
-    print("lift on the small scenario:", json.dumps({"base": base, "trained": trained,
-                                                     "relative_gain": gain}))
-    assert trained["recall@75"] > base["recall@75"]
-    assert trained["precision@8"] > base["precision@8"]
-    # at least the paper's production gains (+11.7% recall@75, +14.8% precision@8)
-    assert gain["recall@75"] >= 0.117
-    assert gain["precision@8"] >= 0.148
-    assert rep["ci95"]["recall@75"][0] > 0 and rep["ci95"]["precision@8"][0] > 0
+def test_learning_transfers_to_wordings_no_feedback_used(tmp_path):
+    """--disjoint-phrasings: the evaluation questions use phrasing templates, nicknames and
+    cities that no feedback question used; the trained system must still not lose anywhere and
+    gain nDCG@10."""
+    scenario.generate(tmp_path, ScenarioConfig(**SMALL, disjoint_phrasings=True))
+    rep = learn.run_lift_experiment(tmp_path, seed=0, base="bm25", disjoint_phrasings=True,
+                                    progress=False)
+    base, trained = rep["base"], rep["trained"]
+    print("lift on the small scenario, disjoint phrasings:",
+          json.dumps({"base": base, "trained": trained, "choice": rep["selection"]["choice"]}))
+    assert rep["protocol"]["overlap"]["template_excluding_shared"] == 0.0
+    assert rep["protocol"]["overlap"]["nickname"] == 0.0
+    for m in base:
+        assert trained[m] >= base[m] - 0.01, (m, rep)
+    assert trained["ndcg@10"] >= 1.05 * base["ndcg@10"], rep
+
+
+# ---- disjoint phrasings ---------------------------------------------------------------------
+
+DISJOINT = dict(products=4, regions=2)
+# sha256 of the six files of ScenarioConfig(products=4, regions=2), written by the generator as
+# committed before disjoint_phrasings existed (checked by importing that scenario.py from git)
+HEAD_SMALL_SHA256 = "9a4eb325b119e5d209c5a44a821da9e9e81a1683a8670a4c252b92a69b2224df"
+
+
+def _rows(path):
+    return [json.loads(l) for l in (path / "queries.jsonl").read_text().splitlines()]
+
+
+def _sides(rows):
+    fb = [r["_id"] for r in rows if r["phrasing_side"] == "feedback"]
+    ev = [r["_id"] for r in rows if r["phrasing_side"] == "eval"]
+    return fb, ev
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory):
+    base = tmp_path_factory.mktemp("scenario_default_small")
+    disj = tmp_path_factory.mktemp("scenario_disjoint_small")
+    scenario.generate(base, ScenarioConfig(**DISJOINT))
+    scenario.generate(disj, ScenarioConfig(disjoint_phrasings=True, **DISJOINT))
+    return base, disj
+
+
+def test_default_output_is_unchanged_by_the_disjoint_phrasings_field(pair):
+    import hashlib
+
+    base, _ = pair
+    h = hashlib.sha256()
+    for f in FILES:
+        h.update((base / f).read_bytes())
+    if scenario.GENERATOR_VERSION == 1:
+        assert h.hexdigest() == HEAD_SMALL_SHA256
+        assert ScenarioConfig().key() == "b64b4d14825a8dda"  # the cache folder stays
+    rows = _rows(base)
+    assert all(set(r) == {"_id", "text", "conversation", "turn", "region"} for r in rows)
+    meta = json.loads((base / "scenario.json").read_text())
+    assert "disjoint_phrasings" not in meta["config"]
+    assert "disjoint_phrasings" not in ScenarioConfig().to_dict()
+    with pytest.raises(aitl.ConfigError, match="disjoint_phrasings"):
+        scenario.phrasing_sides(base)
+
+
+def test_disjoint_phrasings_config_is_validated_and_keyed():
+    for bad in (1, 0, "yes", None):
+        with pytest.raises(aitl.ConfigError, match="disjoint_phrasings"):
+            ScenarioConfig(disjoint_phrasings=bad)
+    on = ScenarioConfig(disjoint_phrasings=True)
+    assert on.to_dict()["disjoint_phrasings"] is True
+    assert ScenarioConfig.from_dict(on.to_dict()) == on
+    assert ScenarioConfig.from_dict(ScenarioConfig().to_dict()) == ScenarioConfig()
+    assert ScenarioConfig.from_dict({"disjoint_phrasings": False}) == ScenarioConfig()
+    assert on.key() != ScenarioConfig().key()
+
+
+def test_disjoint_phrasings_sides_follow_conversations(pair):
+    _, disj = pair
+    rows = _rows(disj)
+    assert all(r["phrasing_side"] in ("feedback", "eval") for r in rows)
+    assert all(set(r["phrasing"]) == {"template", "nickname", "city"} for r in rows)
+    by_conv = {}
+    for r in rows:
+        by_conv.setdefault(r["conversation"], set()).add(r["phrasing_side"])
+    assert all(len(s) == 1 for s in by_conv.values())  # a conversation never spans sides
+    fb_convs = sum(1 for s in by_conv.values() if s == {"feedback"})
+    assert 0.4 <= fb_convs / len(by_conv) <= 0.6
+    sides = scenario.phrasing_sides(disj)
+    assert sides == {r["_id"]: r["phrasing_side"] for r in rows}
+    fb, ev = _sides(rows)
+    assert fb and ev
+
+
+def test_disjoint_phrasings_keep_templates_nicknames_and_cities_apart(pair):
+    base, disj = pair
+    rows = _rows(disj)
+    fb, ev = _sides(rows)
+    o = scenario.phrasing_overlap(disj, fb, ev)
+    assert o["feedback_questions"] == len(fb) and o["eval_questions"] == len(ev)
+    assert o["template_excluding_shared"] == 0.0
+    assert o["nickname"] == 0.0 and o["city"] == 0.0
+    assert o["casual"]["template_excluding_shared"] == 0.0
+    assert o["counts"]["nickname"]["eval"] > 50 and o["counts"]["city"]["eval"] > 20
+    # only one-template lists (the withheld-candidate topics' formal questions) are shared
+    assert all(t.split(":")[-1] == "formal" for t in o["shared_template_lists"])
+    # the metadata tells the truth: parity of the template, nickname and city indices
+    topics = {t.key: t for t in (scenario.PRODUCT_TOPICS + scenario.POLICY_TOPICS
+                                 + scenario.ACCOUNT_TOPICS
+                                 + [t for ts in scenario.GAP_TOPICS.values() for t in ts])}
+    nick_parity = {}
+    for line in scenario.PRODUCT_LINES + [scenario.GAP_GROUPS["halo-smoke-alarm"]["product"]]:
+        for i, n in enumerate(line["nick"]):
+            nick_parity.setdefault(n, set()).add(i % 2)
+    for r in rows:
+        want = 0 if r["phrasing_side"] == "feedback" else 1
+        key, register, i = r["phrasing"]["template"].rsplit(":", 2)
+        if len(getattr(topics[key], register)) > 1:
+            assert int(i) % 2 == want, r
+        if r["phrasing"]["nickname"]:
+            assert nick_parity[r["phrasing"]["nickname"]] == {want}, r
+        if r["phrasing"]["city"]:
+            assert scenario.REGIONS[r["region"]]["cities"].index(r["phrasing"]["city"]) % 2 \
+                == want, r
+    # and in the texts themselves: a city of the other side's half never shows up
+    for r in rows:
+        other = 1 if r["phrasing_side"] == "feedback" else 0
+        for c in scenario.REGIONS[r["region"]]["cities"][other::2]:
+            assert c.lower() not in r["text"].lower(), r
+    # without the flag the same split shares almost every wording (the issue: 97%)
+    o = scenario.phrasing_overlap(base, fb, ev)
+    assert o["casual"]["template"] > 0.85 and o["nickname"] > 0.9 and o["city"] > 0.9
+
+
+def test_disjoint_phrasings_change_only_the_question_texts(pair):
+    base, disj = pair
+    for f in ("corpus.jsonl", "qrels/test.tsv", "groups.tsv", "responses.jsonl"):
+        assert (base / f).read_bytes() == (disj / f).read_bytes(), f
+    a, b = _rows(base), _rows(disj)
+    keys = ("_id", "conversation", "turn", "region")
+    assert [[r[k] for k in keys] for r in a] == [[r[k] for k in keys] for r in b]
+    assert sum(x["text"] != y["text"] for x, y in zip(a, b)) > 0.8 * len(a)
+    ma = json.loads((base / "scenario.json").read_text())
+    mb = json.loads((disj / "scenario.json").read_text())
+    assert mb["config"] == dict(ma["config"], disjoint_phrasings=True)
+    assert ma["counts"] == mb["counts"] and ma["withheld"] == mb["withheld"]
+
+
+def test_phrasing_overlap_rebuilds_a_default_scenario_and_checks_its_ids(pair, tmp_path):
+    base, disj = pair
+    fb, ev = _sides(_rows(disj))
+    from_path = scenario.phrasing_overlap(base, fb, ev)
+    assert from_path == scenario.phrasing_overlap(ScenarioConfig(**DISJOINT), fb, ev)
+    assert from_path["template"] > 0.8
+    with pytest.raises(aitl.NotFoundError, match="q99999"):
+        scenario.phrasing_overlap(disj, fb, ev + ["q99999"])
+    with pytest.raises(aitl.ConfigError, match="both sides"):
+        scenario.phrasing_overlap(disj, fb, ev + fb[:1])
+    # a folder whose queries no longer match its config is refused
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "scenario.json").write_bytes((base / "scenario.json").read_bytes())
+    lines = (base / "queries.jsonl").read_text().splitlines()
+    row = json.loads(lines[0])
+    row["text"] = "edited"
+    (bad / "queries.jsonl").write_text("\n".join([json.dumps(row)] + lines[1:]) + "\n")
+    with pytest.raises(aitl.ConfigError, match="rebuild"):
+        scenario.phrasing_overlap(bad, fb, ev)
+
+
+def test_cli_scenario_disjoint_phrasings_flag(tmp_path, capsys):
+    out = tmp_path / "s"
+    assert cli.main(["scenario", str(out), "--products", "2", "--regions", "1",
+                     "--disjoint-phrasings"]) == 0
+    capsys.readouterr()
+    assert set(scenario.phrasing_sides(out).values()) == {"feedback", "eval"}
+    meta = json.loads((out / "scenario.json").read_text())
+    assert meta["config"]["disjoint_phrasings"] is True
