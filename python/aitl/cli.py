@@ -183,22 +183,42 @@ def _parser() -> argparse.ArgumentParser:
 
     le = sub.add_parser("learn", help="offline lift experiment: learn from simulated feedback",
                         description="Split the judged queries of the test qrels into a feedback "
-                        "and an evaluation part (whole groups of groups.tsv on one side when "
-                        "present, at random otherwise), serve the feedback part with the base "
-                        "system, let the simulated agents annotate it, train the encoder and the "
-                        "reranker, and evaluate base vs trained on the held-out part (recall@75, "
-                        "precision@8, nDCG@10, MRR@10, paired bootstrap 95%% intervals of the "
-                        "difference). Prints a table; writes the report as JSON.")
+                        "and an evaluation part by a protocol (--protocol), serve the feedback "
+                        "part with the base system, let the simulated agents annotate it, train, "
+                        "choose by cross-validation on the feedback what to serve (the base when "
+                        "nothing beats it), and evaluate base, the popularity baseline and "
+                        "trained on the held-out part (recall@75, precision@8, nDCG@10, MRR@10, "
+                        "paired bootstrap 95%% intervals of the difference; split by whether a "
+                        "query's gold documents got feedback). Prints a table; writes the report "
+                        "as JSON.")
     le.add_argument("--data", required=True, metavar="BEIR_DIR", help="BEIR folder")
     le.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
     le.add_argument("--report", required=True, metavar="OUT.json", help="JSON report to write")
     le.add_argument("--eval-fraction", type=float, default=0.5, metavar="F",
                     help="share of the queries (groups) held out for evaluation (default 0.5)")
-    le.add_argument("--base", choices=["bm25", "hybrid-minilm"], default="bm25",
+    le.add_argument("--protocol", choices=["group", "cold", "entity", "time"], default="cold",
+                    help="how feedback and evaluation queries are kept apart (aitl.protocols): "
+                    "cold (default) = no evaluation query has a relevant document of a feedback "
+                    "query; group = whole conversations only (documents may repeat, which "
+                    "rewards memorising); entity = whole entities (a DSTC11 "
+                    "hotel or restaurant, a scenario product line) held out with their "
+                    "documents; time = by arrival order")
+    le.add_argument("--disjoint-phrasings", action="store_true",
+                    help="the data is a scenario written with `aitl scenario "
+                    "--disjoint-phrasings`: feedback from its feedback side, evaluation from its "
+                    "eval side (phrasing templates, nicknames and cities kept apart)")
+    le.add_argument("--expand", action="store_true",
+                    help="document expansion: the trained system's BM25 also indexes the "
+                    "questions agents marked each document relevant for")
+    le.add_argument("--control", choices=["none", "shuffled"], default="none",
+                    help="shuffled: train on relevance labels shuffled across queries (a "
+                    "control with no signal: no gain may survive it)")
+    le.add_argument("--base", choices=["auto", "bm25", "hybrid-minilm"], default="auto",
                     help="base system serving the feedback and compared against, no reranker: "
-                    "bm25 (default) or hybrid-minilm = RRF of BM25 and the zero-shot "
-                    "all-MiniLM-L6-v2 (needs the models extra; corpus embeddings cached in "
-                    "$AITL_CACHE_DIR or ~/.cache/aitl)")
+                    "bm25, or hybrid-minilm = RRF of BM25 and the zero-shot all-MiniLM-L6-v2 "
+                    "(needs the models extra; corpus embeddings cached in $AITL_CACHE_DIR or "
+                    "~/.cache/aitl); auto (default): hybrid-minilm when the models extra is "
+                    "installed, else bm25")
     le.add_argument("--encoder", choices=["hashed", "minilm"], default=None,
                     help="encoder trainer: hashed (the C++ hashed n-gram encoder) or minilm "
                     "(fine-tune all-MiniLM-L6-v2 with sentence-transformers, "
@@ -463,22 +483,14 @@ def _learn(args: argparse.Namespace) -> int:
     cfg = SimConfig(careless_share=args.careless_share) if args.careless_share is not None else None
     rep = learn.run_lift_experiment(args.data, seed=args.seed, eval_fraction=args.eval_fraction,
                                     base=args.base, sim_config=cfg, progress=not args.quiet,
-                                    encoder=args.encoder, encoder_dir=args.encoder_dir)
+                                    encoder=args.encoder, encoder_dir=args.encoder_dir,
+                                    protocol=args.protocol, control=args.control,
+                                    disjoint_phrasings=args.disjoint_phrasings,
+                                    expand=args.expand)
     with open(args.report, "w", encoding="utf-8") as f:
         json.dump(rep, f, indent=1)
         f.write("\n")
-    q = rep["queries"]
-    c = rep["config"]
-    print(f"base {c['base']}, encoder {c['encoder']}; feedback queries {q['feedback']}, "
-          f"eval queries {q['eval']}, annotations {rep['annotations']}, "
-          f"{rep['timings']['total']:.1f} s")
-    print(f"{'metric':<12} {'base':>7} {'trained':>8} {'gain':>8}  95% CI (trained - base)")
-    for m in learn.METRICS:
-        g = rep["relative_gain"][m]
-        gain = f"{100 * g:+.1f}%" if g is not None else "n/a"
-        lo, hi = rep["ci95"][m]
-        print(f"{m:<12} {rep['base'][m]:>7.4f} {rep['trained'][m]:>8.4f} {gain:>8}  "
-              f"[{lo:+.4f}, {hi:+.4f}]")
+    print(learn.format_report(rep))
     print(f"report: {args.report}", flush=True)
     return 0
 
@@ -502,6 +514,9 @@ def _scenario_parser(sub: Any) -> None:
             ("--max-turns", int, "N", "customer turns per conversation at most (3)"),
             ("--withheld-groups", int, "N", "topic groups withheld from the KB, 0-4 (3)")):
         sc.add_argument(flag, type=kind, default=None, metavar=meta, help=what)
+    sc.add_argument("--disjoint-phrasings", action="store_true",
+                    help="word feedback and eval conversations from disjoint halves of the "
+                    "phrasings (adds phrasing_side to queries.jsonl)")
 
 
 def _scenario(args: argparse.Namespace) -> int:
@@ -511,6 +526,8 @@ def _scenario(args: argparse.Namespace) -> int:
                                         "questions_per_article", "lexical_gap", "typo_rate",
                                         "max_turns", "withheld_groups")
           if getattr(args, k) is not None}
+    if args.disjoint_phrasings:
+        kw["disjoint_phrasings"] = True
     counts = scenario.generate(args.out_dir, scenario.ScenarioConfig(seed=args.seed, **kw))
     print(json.dumps({"out_dir": str(args.out_dir), **counts}), flush=True)
     return 0
@@ -595,6 +612,15 @@ def _flywheel_parser(sub: Any) -> None:
     fw.add_argument("--corrupt-round", type=int, action="append", default=[], metavar="R",
                     help="invert the training labels of round R (the gate must reject that "
                     "challenger; repeatable)")
+    fw.add_argument("--protocol", choices=["group", "cold", "entity", "time"], default="group",
+                    help="how the test and guard queries are kept apart from the feedback stream "
+                    "(aitl.protocols): group = whole conversations (default); cold = no test "
+                    "query has a relevant document of a stream query; entity = whole entities "
+                    "held out, their documents never shown to the stream; time = the stream "
+                    "comes first")
+    fw.add_argument("--disjoint-phrasings", action="store_true",
+                    help="built-in scenario only: test and guard questions worded with phrasing "
+                    "templates, nicknames and cities that no stream question uses")
     fw.add_argument("--quiet", "-q", action="store_true", help="no progress bars or logs")
 
 
@@ -617,12 +643,14 @@ def _flywheel(args: argparse.Namespace) -> int:
                               f"{str(work)!r}, which holds files)")
     cfg = FlywheelConfig(rounds=args.rounds, seed=args.seed, withhold=args.withhold,
                          test_fraction=args.test_fraction,
-                         corrupt_rounds=tuple(args.corrupt_round))
+                         corrupt_rounds=tuple(args.corrupt_round), protocol=args.protocol,
+                         disjoint_phrasings=args.disjoint_phrasings)
     fw = Flywheel(args.data, workdir=args.store, config=cfg, progress=not args.quiet,
                   log=(lambda s: None) if args.quiet else None)
     print(format_table([], header=True), flush=True)
     for _ in range(cfg.rounds + 1):
         print(format_table([fw.run_round()], header=False), flush=True)
+    print("* simulated: judged by held-out simulated agents (aitl.sim), not by people", flush=True)
     rep = fw.report()
     s = rep["gap_summary"]
     print(f"knowledge gaps: {len(rep['gaps'])} clusters; {s['withheld_cases_in_top_clusters']} of "

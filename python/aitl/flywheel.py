@@ -80,6 +80,13 @@ class FlywheelConfig:
     encoder_epochs: int = 10
     reward_model: bool = True   #: train the reward model and serve its best-of-2 reply
     corrupt_rounds: Tuple[int, ...] = ()  #: rounds whose training labels are inverted (demo)
+    #: how the test and guard queries are kept apart from the stream (aitl.protocols): group
+    #: (whole conversations), cold, entity (held-out entities' documents are never shown to the
+    #: stream), time (the stream comes first)
+    protocol: str = "group"
+    #: the built-in scenario with disjoint phrasings (test/guard from its eval side, the stream
+    #: from its feedback side); only without data
+    disjoint_phrasings: bool = False
 
     def __post_init__(self) -> None:
         from ._core import ConfigError
@@ -105,6 +112,12 @@ class FlywheelConfig:
         if self.n > self.k or self.k > self.pool:
             bad("n", f"n <= k <= pool (got n={self.n}, k={self.k}, pool={self.pool})")
         object.__setattr__(self, "corrupt_rounds", tuple(int(r) for r in self.corrupt_rounds))
+        from .protocols import PROTOCOLS
+
+        if self.protocol not in PROTOCOLS:
+            bad("protocol", f"one of {', '.join(PROTOCOLS)}")
+        if not isinstance(self.disjoint_phrasings, bool):
+            bad("disjoint_phrasings", "True or False")
 
     def to_dict(self) -> Dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -128,8 +141,11 @@ class _System:
         return self.trained.search_many(list(queries))
 
     def models(self) -> Dict[str, str]:
-        return {"retriever": f"{'bm25' if self.trained is None else 'bm25+dense'}@{self.version}",
-                "reranker": f"{'identity' if self.trained is None else 'feature'}@{self.version}",
+        t = self.trained
+        fused = t is not None and any(w > 0 for w in t.weights)
+        ranked = t is not None and t.ranker is not None
+        return {"retriever": f"{'bm25+dense' if fused else 'bm25'}@{self.version}",
+                "reranker": f"{'feature' if ranked else 'identity'}@{self.version}",
                 "generator": "extractive@1",
                 "reward_model": f"{'none' if self.reward is None else 'bt'}@{self.version}"}
 
@@ -162,7 +178,12 @@ class Flywheel:
             workdir = self._tmp.name
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.data = Path(data) if data is not None else Path(scenario.load(seed=cfg.seed))
+        if data is not None and cfg.disjoint_phrasings:
+            raise aitl.ConfigError("Flywheel: disjoint_phrasings applies to the built-in scenario "
+                                   f"only (got data={str(data)!r}, expected data=None)")
+        self.data = Path(data) if data is not None else Path(scenario.load(
+            config=scenario.ScenarioConfig(seed=cfg.seed,
+                                           disjoint_phrasings=cfg.disjoint_phrasings)))
         self.dataset = ds = beir.load(self.data)
 
         # the knowledge gap: the scenario's withheld topics, else a seeded share of documents
@@ -177,28 +198,14 @@ class Flywheel:
         self.kb = aitl.KnowledgeBase([d for d in ds.kb if d.id not in withheld])
         self.served_ids = set(self.kb.ids())
 
-        # test / guard / stream by group
-        qids = list(ds.queries)
-        groups = ds.groups or {}
-        unit = lambda q: groups.get(q, q)  # noqa: E731
-        units = sorted(set(unit(q) for q in qids), key=lambda g: (_h(cfg.seed, "split", g), g))
-        n_test = int(round(cfg.test_fraction * len(units)))
-        n_guard = int(round(cfg.guard_fraction * len(units)))
-        if n_test < 1 or n_guard < 1 or len(units) - n_test - n_guard < cfg.rounds:
-            raise aitl.ConfigError(f"Flywheel: too few query groups to split (got {len(units)}, "
-                                   f"expected at least {cfg.rounds + 2} for test, guard and "
-                                   f"{cfg.rounds} stream batches)")
-        side = {g: ("test" if i < n_test else "guard" if i < n_test + n_guard else "stream")
-                for i, g in enumerate(units)}
-        self.test = [q for q in qids if side[unit(q)] == "test"]
-        self.guard = [q for q in qids if side[unit(q)] == "guard"]
-        stream = [q for q in qids if side[unit(q)] == "stream"]
-        # stream order: by group (conversations stay together), groups in a seeded order
-        stream.sort(key=lambda q: (_h(cfg.seed, "order", unit(q)), unit(q), qids.index(q)))
+        # test / guard / stream: by the protocol (whole conversations on one side)
+        self.split = self._split(ds)
+        self.test, self.guard, stream = self.split["test"], self.split["guard"], self.split["stream"]
+        self.hidden = self.split["hidden"]  # never shown to the stream (entity protocol)
         self.batches = [list(b) for b in np.array_split(np.array(stream, dtype=object),
                                                          cfg.rounds)]
 
-        self.agents = sim.Simulator.from_dataset(ds, kb_doc_ids=self.served_ids,
+        self.agents = sim.Simulator.from_dataset(ds, kb_doc_ids=self.served_ids - self.hidden,
                                                  config=sim_config, seed=cfg.seed)
         ids = [a.id for a in self.agents.agents]
         if cfg.judge_agents >= len(ids):
@@ -237,8 +244,66 @@ class Flywheel:
 
     # -- serving -------------------------------------------------------------------------------
 
+    def _split(self, ds: Any) -> Dict[str, Any]:
+        from ._core import ConfigError
+        from . import protocols, scenario
+
+        cfg = self.config
+        qids = list(ds.queries)
+        groups = ds.groups or {}
+        unit = lambda q: groups.get(q, q)  # noqa: E731
+        hidden: set = set()
+        info: Dict[str, Any] = {"protocol": cfg.protocol}
+        if cfg.disjoint_phrasings:
+            sides = scenario.phrasing_sides(self.data)
+            held = [q for q in qids if sides.get(q) == "eval"]
+            stream = [q for q in qids if sides.get(q) == "feedback"]
+            info = {"protocol": "disjoint-phrasings",
+                    "overlap": scenario.phrasing_overlap(self.data, stream, held)}
+        elif cfg.protocol == "group":
+            held = stream = []
+        else:
+            s = protocols.split_queries(ds, cfg.protocol, cfg.test_fraction + cfg.guard_fraction,
+                                        cfg.seed)
+            held, stream, hidden, info = s.eval, s.feedback, set(s.hidden), s.info
+        if cfg.protocol == "group" and not cfg.disjoint_phrasings:
+            units = sorted(set(unit(q) for q in qids), key=lambda g: (_h(cfg.seed, "split", g), g))
+            n_test = int(round(cfg.test_fraction * len(units)))
+            n_guard = int(round(cfg.guard_fraction * len(units)))
+            side = {g: ("test" if i < n_test else "guard" if i < n_test + n_guard else "stream")
+                    for i, g in enumerate(units)}
+        else:  # held-out queries: test and guard by conversation, in the test:guard ratio
+            units = sorted(set(unit(q) for q in held), key=lambda g: (_h(cfg.seed, "split", g), g))
+            n_test = int(round(cfg.test_fraction / (cfg.test_fraction + cfg.guard_fraction)
+                               * len(units)))
+            side = {g: ("test" if i < n_test else "guard") for i, g in enumerate(units)}
+            side.update({unit(q): "stream" for q in stream})
+            n_guard = len(units) - n_test
+        pool = qids if cfg.protocol == "group" and not cfg.disjoint_phrasings else held + stream
+        inside = set(pool)  # a protocol's dropped queries stay out of every side
+        test = [q for q in qids if q in inside and side.get(unit(q)) == "test"]
+        guard = [q for q in qids if q in inside and side.get(unit(q)) == "guard"]
+        stream = [q for q in qids if q in inside and side.get(unit(q)) == "stream"]
+        if n_test < 1 or n_guard < 1 or len(set(unit(q) for q in stream)) < cfg.rounds:
+            raise ConfigError(f"Flywheel: too few query groups to split (got {len(units)} "
+                              f"held-out and {len(set(unit(q) for q in stream))} stream groups, "
+                              f"expected at least 2 held-out and {cfg.rounds} stream groups)")
+        # stream order: by group (conversations stay together), groups in a seeded order (time:
+        # arrival order)
+        pos = {q: i for i, q in enumerate(qids)}
+        if cfg.protocol == "time":
+            stream.sort(key=lambda q: pos[q])
+        else:
+            stream.sort(key=lambda q: (_h(cfg.seed, "order", unit(q)), unit(q), pos[q]))
+        info.update({"test": len(test), "guard": len(guard), "stream": len(stream),
+                     "hidden_documents": len(hidden)})
+        return {"test": test, "guard": guard, "stream": stream, "hidden": hidden, "info": info}
+
     def _retrieve(self, query: str, k: int) -> List[Tuple[str, float]]:
-        return [(h.id, float(h.score)) for h in self.champion.rank([query])[0][:k]]
+        hits = self.champion.rank([query])[0]
+        if self.hidden:  # entity protocol: the held-out entities' documents are not served yet
+            hits = [h for h in hits if h.id not in self.hidden]
+        return [(h.id, float(h.score)) for h in hits[:k]]
 
     def _refs(self, hits: Sequence[Any]) -> List[Any]:
         import aitl
@@ -369,7 +434,8 @@ class Flywheel:
             challenger.version = v
             T["registry"] = round(time.perf_counter() - t, 2)
             t = time.perf_counter()
-            index = self._rebuild_index(challenger)
+            if any(w > 0 for w in system.weights):  # the dense ranking serves: rebuild it
+                index = self._rebuild_index(challenger)
             T["rebuild"] = round(time.perf_counter() - t, 2)
             self.champion = challenger
             self.watermark = w_train
@@ -394,8 +460,7 @@ class Flywheel:
                                  queries=queries, k=10, min_recall=0.9,
                                  hnsw={"ef": max(100, self.config.pool)})
         if rep["switched"]:
-            system.trained.dense = self.index
-            system.trained._dense = [self.index]
+            system.trained.dense = [self.index]
         return {k: rep[k] for k in ("switched", "reason", "version", "recall", "sample",
                                     "documents", "seconds_embed", "seconds_build",
                                     "seconds_check", "seconds_publish")}
@@ -407,9 +472,12 @@ class Flywheel:
     def _artifacts(self, system: _System, trained: Any, out: Path) -> Dict[str, str]:
         out.mkdir(parents=True, exist_ok=True)
         files: Dict[str, str] = {}
-        ranker = trained.ranker
-        (out / "ranker.bin").write_bytes(ranker.save())
-        files["ranker.bin"] = str(out / "ranker.bin")
+        if trained.ranker is not None:
+            (out / "ranker.bin").write_bytes(trained.ranker.save())
+            files["ranker.bin"] = str(out / "ranker.bin")
+        (out / "selection.json").write_text(json.dumps(
+            {"choice": trained.choice, "weights": trained.weights}, sort_keys=True) + "\n")
+        files["selection.json"] = str(out / "selection.json")
         system.encoder.save(str(out / "encoder.bin"))
         files["encoder.bin"] = str(out / "encoder.bin")
         if system.reward is not None:
@@ -574,10 +642,14 @@ class Flywheel:
     def report(self) -> Dict[str, Any]:
         gaps = self.gap_report()
         return {"rounds": self.rounds, "gaps": gaps.get("clusters", []),
+                "simulated": {"metrics": ["helpfulness", "adoption_rate"],
+                              "note": "judged by held-out simulated agents (aitl.sim), not by "
+                                      "people; the annotations are simulated too"},
                 "gap_summary": {k: gaps[k] for k in ("withheld_documents", "withheld_cases_signalled",
                                                      "withheld_cases_in_top_clusters",
                                                      "withheld_recall")},
                 "gap_markdown": gaps["markdown"],
+                "protocol": _jsonable(self.split["info"]),
                 "split": {"test": len(self.test), "guard": len(self.guard),
                           "stream": sum(len(b) for b in self.batches),
                           "batches": [len(b) for b in self.batches]},
@@ -607,12 +679,13 @@ def _jsonable(x: Any) -> Any:
 
 _COLS = [("round", "round", "{:>5}"), ("annotations", "annot.", "{:>7}"),
          ("recall@75", "R@75", "{:>6.3f}"), ("precision@8", "P@8", "{:>6.3f}"),
-         ("ndcg@10", "nDCG@10", "{:>7.3f}"), ("helpfulness", "helpful", "{:>7.3f}"),
-         ("adoption_rate", "adopt", "{:>6.3f}")]
+         ("ndcg@10", "nDCG@10", "{:>7.3f}"), ("helpfulness", "helpful*", "{:>8.3f}"),
+         ("adoption_rate", "adopt*", "{:>6.3f}")]
 
 
 def format_table(rows: Sequence[Mapping[str, Any]], header: bool = True) -> str:
-    """The round table as text (one line per round, then promoted/rejected and why)."""
+    """The round table as text (one line per round, then promoted/rejected and why). Columns
+    marked * are simulated: judged by the held-out simulated agents (:mod:`aitl.sim`)."""
     lines = []
     if header:
         lines.append("  ".join(f"{h:>{len(f.format(0) if 'd' in f else f.format(0.0))}}"

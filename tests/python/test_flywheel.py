@@ -22,10 +22,12 @@ def sha(path: str) -> str:
 
 @pytest.fixture(scope="module")
 def dstc11_run(dstc11_beir: Path, tmp_path_factory):
-    """Three rounds on DSTC11 (round 0 + 2 feedback rounds), the last one with inverted labels."""
+    """Three rounds on DSTC11 with whole entities held out of the stream (--protocol entity:
+    the test and guard hotels and restaurants never got feedback), the last one with inverted
+    labels."""
     work = tmp_path_factory.mktemp("flywheel_dstc11")
     fw = Flywheel(dstc11_beir, workdir=work, progress=False,
-                  config=FlywheelConfig(rounds=3, seed=0, corrupt_rounds=(3,)))
+                  config=FlywheelConfig(rounds=3, seed=0, corrupt_rounds=(3,), protocol="entity"))
     rows = [fw.run_round() for _ in range(4)]
     return fw, rows
 
@@ -42,6 +44,14 @@ def test_flywheel_rounds_improve_the_champion_on_dstc11(dstc11_run):
     assert best["helpfulness"] > 0.5 and best["helpfulness_p"] < 0.05, best
     assert best["adoption_rate"] > r0["adoption_rate"], (r0, best)
     assert rows[2]["annotations"] > rows[1]["annotations"] > 0
+    # the entity protocol: no stream query is about a test entity, whose documents were never
+    # shown to the stream; the champion is at least the base on every test metric
+    assert fw.split["info"]["protocol"] == "entity" and fw.hidden
+    test_rel = {d for q in fw.test for d, g in fw.dataset.qrels[q].items() if g > 0}
+    assert test_rel <= fw.hidden | set(fw.withheld)
+    served = {c.doc_id for i in fw.store.impressions() for c in i.retrieved}
+    assert not served & fw.hidden
+    assert all(best[m] >= r0[m] for m in METRICS), (r0, best)
     table = format_table(rows)
     assert "R@75" in table and len(table.splitlines()) == len(rows) + 1
 
@@ -98,6 +108,10 @@ def test_flywheel_config_errors_name_the_field():
         FlywheelConfig(fresh_fraction=1.5)
     with pytest.raises(aitl.ConfigError, match="n <= k <= pool"):
         FlywheelConfig(k=5, n=8)
+    with pytest.raises(aitl.ConfigError, match="protocol"):
+        FlywheelConfig(protocol="random")
+    with pytest.raises(aitl.ConfigError, match="disjoint_phrasings"):
+        Flywheel("somewhere", config=FlywheelConfig(disjoint_phrasings=True), progress=False)
 
 
 def test_the_flywheel_cli_on_the_builtin_scenario_writes_table_report_and_plot(tmp_path: Path):
