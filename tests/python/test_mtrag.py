@@ -2,6 +2,7 @@
 reward model checked against those real human preferences."""
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections import Counter
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 import aitl
 from aitl import mtrag
 
-from conftest import data_root
+from conftest import REPO, data_root
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +71,29 @@ def test_preference_pairs_drop_ties_or_weigh_them(ds):
     assert sorted({p.weight for p in with_ties}) == [0.5, 1.0]
     with pytest.raises(aitl.ConfigError, match="tie_weight"):
         mtrag.preference_pairs(ds, nt, tie_weight=-1.0)
+
+
+def test_reward_model_trained_on_human_pairs_beats_length_by_conversation(ds):
+    """Grouped 5-fold CV by conversation (default settings, no inner l2 search): the reward
+    model ranks the human winner above always-longer and above 0.60 (bench_reward_mtrag.py runs
+    the full protocol with intervals)."""
+    spec = importlib.util.spec_from_file_location("bench_reward_mtrag", REPO / "bench" / "bench_reward_mtrag.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    nt = ds.non_tied()
+    fold = bench.grouped_folds([c.conversation_id for c in nt], 5, 0)
+    right = 0.0
+    for k in range(5):
+        tr = [c for c in nt if fold[c.conversation_id] != k]
+        te = [c for c in nt if fold[c.conversation_id] == k]
+        rm = bench.train_mtrag(ds, tr, 0.01)
+        right += bench.credits(ds, te, bench.model_scorer(rm)).sum()
+    acc = right / len(nt)
+    longer = bench.credits(ds, nt, lambda t, i: len(t.responses[i].text.split())).mean()
+    assert acc >= 0.60, acc
+    assert acc >= longer + 0.05, (acc, longer)
+    lo, hi = bench.bootstrap(bench.credits(ds, nt, lambda t, i: -i), [c.conversation_id for c in nt], 200, 0)
+    assert 0 < lo < hi < 1
 
 
 # -- malformed input -------------------------------------------------------------------------
