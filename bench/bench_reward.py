@@ -9,12 +9,15 @@ human preferences (Anthropic hh-rlhf helpful-base test).
    ``aitl.compile_preferences`` gives the preference pairs (source "preference": chosen = the
    reply the agent picked, weight = strength weight x annotation weight), ``aitl.compile_qrels``
    the relevance judgements behind the model's ``cited_prior`` feature
-   (``RewardModel.set_document_relevance``). The last 20% of the pairs by time validate (early
+   (``RewardModel.set_document_relevance``; training leaves each pair's own case out). The last 20% of the pairs by time validate (early
    stopping). References of a pair: the impression's shown documents, ``"[doc_id] title\\ntext"``.
    Eval half: each impression's two replies are judged by held-out agents agent-11..20
    (``Simulator.judge``); accuracy = share of non-tied verdicts (a or b) where the model picks
-   the winner. Baselines on the same verdicts: the quality oracle (the reply of higher simulator
-   quality, ties -> the left one: the ceiling given agent noise and position-bias picks),
+   the winner. Judges weigh replies by ``Simulator.judge_quality`` (answer content, wrong
+   citations, length), not by the annotators' ``quality`` the model learns from. Baselines on the
+   same verdicts: the quality oracle (the reply of higher judges' quality, ties -> the left one:
+   the ceiling given agent noise and position-bias picks), the annotators' quality (the reply the
+   annotators' formula ranks higher: how far the training signal agrees with the judges),
    always-top1, always-longer (words; equal lengths count half), always-left (position is not a
    model input), and the model without the document relevance (ablation).
 2. hh-rlhf helpful-base test (``--data-dir``/hh-rlhf-helpful-base-test): prompt = the turns before
@@ -56,13 +59,15 @@ def _words(text: str) -> int:
     return len(text.split())
 
 
-def dstc11_protocol(ds: Any, seed: int, work: Path, max_queries: Optional[int] = None) -> Dict[str, Any]:
-    """Train on the feedback half's simulated preferences, test on held-out agents' verdicts on
-    the eval half. ``max_queries``: keep only the first n queries of each half (smoke runs)."""
+def dstc11_feedback(ds: Any, seed: int, work: Path, max_queries: Optional[int] = None) -> Dict[str, Any]:
+    """The feedback half of the DSTC11 protocol: serve it, let agents 01-10 annotate it, compile
+    the preference pairs (time split 80/20 into train / validation, each pair with its
+    ``query_id``) and the relevance judgements. Returns a dict with ``fb_q``, ``ev_q``,
+    ``system``, ``agents``, ``heldout_pool``, ``refs_of``, ``train``, ``val``, ``tr_refs``,
+    ``va_refs``, ``judgements``. ``max_queries``: keep only the first n queries of each half."""
     import aitl
     from aitl import learn, sim
 
-    t0 = time.perf_counter()
     fb_q, ev_q = learn.split_queries(ds, 0.5, seed)
     if max_queries:
         fb_q, ev_q = fb_q[:max_queries], ev_q[:max_queries]
@@ -89,13 +94,36 @@ def dstc11_protocol(ds: Any, seed: int, work: Path, max_queries: Optional[int] =
     train, val = aitl.time_split(pairs, 0.2)
     tr_refs = [refs_of(by_id[p.impression_id]) for p in train]
     va_refs = [refs_of(by_id[p.impression_id]) for p in val]
+    return {"fb_q": fb_q, "ev_q": ev_q, "system": system, "agents": agents, "heldout_pool": heldout_pool,
+            "refs_of": refs_of, "train": train, "val": val, "tr_refs": tr_refs, "va_refs": va_refs,
+            "judgements": judgements}
+
+
+def fit_reward(fb: Dict[str, Any], with_relevance: bool = True) -> Tuple[Any, Dict[str, Any]]:
+    """A RewardModel (default settings) trained on ``dstc11_feedback``'s pairs, with the
+    relevance judgements behind ``cited_prior`` (each pair's own query left out) or without."""
+    import aitl
+
+    rm = aitl.RewardModel()
+    if with_relevance:
+        rm.set_document_relevance(fb["judgements"])
+    summary = rm.train(fb["train"], fb["tr_refs"], fb["val"], fb["va_refs"])
+    return rm, summary
+
+
+def dstc11_protocol(ds: Any, seed: int, work: Path, max_queries: Optional[int] = None) -> Dict[str, Any]:
+    """Train on the feedback half's simulated preferences, test on held-out agents' verdicts on
+    the eval half. ``max_queries``: keep only the first n queries of each half (smoke runs)."""
+    import aitl
+
+    t0 = time.perf_counter()
+    fb = dstc11_feedback(ds, seed, work, max_queries)
+    fb_q, ev_q, system, agents = fb["fb_q"], fb["ev_q"], fb["system"], fb["agents"]
+    heldout_pool, refs_of, judgements = fb["heldout_pool"], fb["refs_of"], fb["judgements"]
+    train, val = fb["train"], fb["val"]
 
     def fit(with_relevance: bool):
-        rm = aitl.RewardModel()
-        if with_relevance:
-            rm.set_document_relevance(judgements)
-        summary = rm.train(train, tr_refs, val, va_refs)
-        return rm, summary
+        return fit_reward(fb, with_relevance)
 
     rm, summary = fit(True)
     ablation, _ = fit(False)
@@ -105,8 +133,8 @@ def dstc11_protocol(ds: Any, seed: int, work: Path, max_queries: Optional[int] =
     # eval half, judged by held-out agents
     ev_imps = system.serve_many([(q, ds.queries[q]) for q in ev_q])
     verdicts = {"a": 0, "b": 0, "tie": 0, "both_bad": 0}
-    hits = {k: 0.0 for k in ("model", "model_without_relevance", "quality_oracle", "always_top1",
-                             "always_longer", "always_left")}
+    hits = {k: 0.0 for k in ("model", "model_without_relevance", "quality_oracle", "annotator_quality",
+                             "always_top1", "always_longer", "always_left")}
     n = 0
     for imp in ev_imps:
         r = [x["text"] for x in imp["replies"]]
@@ -120,8 +148,9 @@ def dstc11_protocol(ds: Any, seed: int, work: Path, max_queries: Optional[int] =
         refs = refs_of(imp)
         hits["model"] += rm.choose(imp["query"], r, refs) == want
         hits["model_without_relevance"] += ablation.choose(imp["query"], r, refs) == want
-        qa, qb = agents.quality(imp["case_id"], r[0]), agents.quality(imp["case_id"], r[1])
-        hits["quality_oracle"] += (0 if qa > qb else 1 if qb > qa else "ab".index(left)) == want
+        for name, quality in (("quality_oracle", agents.judge_quality), ("annotator_quality", agents.quality)):
+            qa, qb = quality(imp["case_id"], r[0]), quality(imp["case_id"], r[1])
+            hits[name] += (0 if qa > qb else 1 if qb > qa else "ab".index(left)) == want
         hits["always_top1"] += imp["replies"][want]["variant"] == "top1"
         la, lb = _words(r[want]), _words(r[1 - want])
         hits["always_longer"] += 1.0 if la > lb else 0.5 if la == lb else 0.0
@@ -267,7 +296,8 @@ def markdown(results: Dict[str, Any]) -> str:
     d = results.get("dstc11")
     if d:
         cols = [("model", "**model**"), ("model_without_relevance", "model w/o doc relevance"),
-                ("quality_oracle", "quality oracle (ceiling)"), ("always_top1", "always top1"),
+                ("quality_oracle", "judges' quality (ceiling)"), ("annotator_quality", "annotators' quality"),
+                ("always_top1", "always top1"),
                 ("always_longer", "always longer"), ("always_left", "always left")]
         lines += ["DSTC11: picks the reply preferred by held-out simulated agents (non-tied pairs of the eval half; "
                   "trained on agents 01-10's preferences on the feedback half)\n",

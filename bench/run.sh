@@ -16,6 +16,7 @@ export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 .venv/bin/python bench/bench_store.py "$@"
 .venv/bin/python bench/bench_learn.py "$@"
 .venv/bin/python bench/bench_reward.py "$@"
+.venv/bin/python bench/bench_reward_mtrag.py "$@"
 .venv/bin/python bench/bench_minilm.py "$@"
 # The lift experiment of `aitl learn` (README "Learning from feedback"): both bases, default and
 # 30% careless agents, seed 0 (full runs only; about 10 minutes).

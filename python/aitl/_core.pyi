@@ -1212,8 +1212,16 @@ class PreferencePair:
         ...
     def to_dict(self) -> typing.Any:
         """
-        {'impression_id', 'prompt', 'chosen', 'rejected', 'weight', 'source', 'timestamp_ms'}.
+        {'impression_id', 'prompt', 'chosen', 'rejected', 'weight', 'source', 'timestamp_ms', 'query_id'}.
         """
+    @property
+    def query_id(self) -> str:
+        """
+        Relevance-feedback query id of the pair's case (compile_qrels' key; '' for none): RewardModel.train leaves that query's judgements out of the pair's cited_prior.
+        """
+    @query_id.setter
+    def query_id(self, arg0: str) -> None:
+        ...
     @property
     def timestamp_ms(self) -> int:
         ...
@@ -1340,9 +1348,9 @@ class RewardModel:
         """
         Index of the best-scored candidate (the first of equal scores). Raises ConfigError for no candidates.
         """
-    def features(self, query: str, reply: str, references: collections.abc.Sequence[str] = []) -> list[float]:
+    def features(self, query: str, reply: str, references: collections.abc.Sequence[str] = [], leave_out: str = '') -> list[float]:
         """
-        The raw features of one reply.
+        The raw features of one reply. leave_out: a query id whose relevance judgements cited_prior leaves out, as training does for a pair with that query_id ('' : all evidence, as score and choose).
         """
     def save(self, path: typing.Any) -> None:
         """
@@ -1354,7 +1362,7 @@ class RewardModel:
         """
     def set_document_relevance(self, judgements: collections.abc.Mapping[str, collections.abc.Mapping[str, typing.SupportsInt | typing.SupportsIndex]]) -> None:
         """
-        Sets the relevance evidence behind the cited_prior feature from judgements {query id: {doc id: grade}} (e.g. aitl.compile_qrels(store).judgements): each judgement counts once for its document, relevant when grade > 0. Call before train(); the evidence is saved with the model.
+        Sets the relevance evidence behind the cited_prior feature from judgements {query id: {doc id: grade}} (e.g. aitl.compile_qrels(store).judgements): each judgement counts once for its document, relevant when grade > 0. Call before train(); the evidence is saved with the model. Training leaves each pair's own query (PreferencePair.query_id) out of that pair's cited_prior; score and choose use all of it.
         """
     def to_bytes(self) -> bytes:
         """
@@ -1362,7 +1370,7 @@ class RewardModel:
         """
     def train(self, pairs: collections.abc.Sequence[PreferencePair], references: typing.Any = None, validation: collections.abc.Sequence[PreferencePair] = [], validation_references: typing.Any = None, progress: typing.Any = None) -> typing.Any:
         """
-        Trains on PreferencePairs (query = prompt). references: one list of reference texts per pair, or None. progress(dict) is called after every Newton step; returning False stops (the best model is kept). Returns the training summary dict {'epochs_run', 'best_epoch', 'best_validation', 'train_loss', 'validation', 'stopped_early', 'cancelled'}. Raises ConfigError for no pairs or a weight <= 0, DimensionError when references do not match the pairs.
+        Trains on PreferencePairs (query = prompt; the judgements of a pair's query_id are left out of its cited_prior). references: one list of reference texts per pair, or None. progress(dict) is called after every Newton step; returning False stops (the best model is kept). Returns the training summary dict {'epochs_run', 'best_epoch', 'best_validation', 'train_loss', 'validation', 'stopped_early', 'cancelled'}. Raises ConfigError for no pairs or a weight <= 0, DimensionError when references do not match the pairs.
         """
     @property
     def config(self) -> typing.Any:
@@ -1380,6 +1388,11 @@ class RewardModel:
     @property
     def feature_scale(self) -> list[float]:
         ...
+    @property
+    def relevance_judgements(self) -> dict[str, dict[str, int]]:
+        """
+        {query id: {doc id: 0 or 1}}: the judgements behind document_relevance, kept per query so that training leaves each pair's own query (PreferencePair.query_id) out of its cited_prior.
+        """
     @property
     def trained(self) -> bool:
         ...

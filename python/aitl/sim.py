@@ -75,6 +75,22 @@ between the reply and the case's reference reply::
 
 A reply is *usable* ("grounded") when ``grounding > 0`` or ``f1 >= RESEMBLE_F1`` (0.30).
 
+*Judges' quality* (:meth:`Simulator.judge`, e.g. the "helpfulness" of the flywheel and the
+benchmarks). The annotators' preferences train the reward model, so the judges who measure it
+weigh replies with a different function, on answer content rather than on the formula above:
+with K the answer key's content words (lowercase ``\\w+`` minus stop words, markers removed)
+and W those of the reply::
+
+    content      = |K & W| / |K|        K from the case's reference reply (recall of its content)
+                 = |W & K| / |W|        without one: K from the relevant documents' titles and
+                                        texts (share of the reply that is on topic); 0 without both
+    wrong        = share of the cited documents that are not relevant (0 when nothing is cited)
+    judge_quality = content - JUDGE_CITATION_PENALTY * wrong - JUDGE_LENGTH_PENALTY * words / 100
+
+(``JUDGE_CITATION_PENALTY`` 0.5, ``JUDGE_LENGTH_PENALTY`` 0.05; ``words``: ``\\w+`` tokens of
+the reply without markers). A reply is usable for a judge when ``judge_quality > 0``. The rest of
+the preference rule (margins, position bias, noise) is the annotators' one below.
+
 *Preference* (careful agent): margin ``m = quality(A) - quality(B)``. ``|m| < TIE_MARGIN``
 (0.02), or neither reply usable, means equal: with probability ``position_bias`` the agent picks
 the reply shown on the left (strength slight), otherwise answers ``tie`` (``both_bad`` when
@@ -120,13 +136,23 @@ from ._core import ConfigError
 
 __all__ = ["SimConfig", "Agent", "Simulator", "BaseSystem", "withhold", "case_stream",
            "reply_quality", "token_f1", "citations", "KINDS", "EPOCH_MS", "MODELS",
-           "TIE_MARGIN", "CLEAR_MARGIN", "STRONG_MARGIN", "RESEMBLE_F1"]
+           "TIE_MARGIN", "CLEAR_MARGIN", "STRONG_MARGIN", "RESEMBLE_F1",
+           "JUDGE_CITATION_PENALTY", "JUDGE_LENGTH_PENALTY"]
 
 KINDS = ("knowledge_relevance", "preference", "adoption", "missing_knowledge")
 TIE_MARGIN = 0.02
 CLEAR_MARGIN = 0.15
 STRONG_MARGIN = 0.40
 RESEMBLE_F1 = 0.30
+JUDGE_CITATION_PENALTY = 0.5
+JUDGE_LENGTH_PENALTY = 0.05
+_STOPWORDS = frozenset(
+    "a about above after again all am an and any are as at be because been before being below "
+    "between both but by can could did do does doing down during each few for from further had has "
+    "have having he her here hers him his how i if in into is it its itself just me more most my no "
+    "nor not now of off on once only or other our ours out over own same she should so some such "
+    "than that the their theirs them then there these they this those through to too under until "
+    "up very was we were what when where which while who whom why will with would you your yours".split())
 EPOCH_MS = 1_700_000_000_000  # 2023-11-14T22:13:20Z: the simulated clock's start
 MODELS = {"retriever": "bm25@0", "reranker": "identity@0", "generator": "extractive@0"}
 _TIME_FACTOR = {"knowledge_relevance": 1.5, "preference": 0.75, "adoption": 1.0,
@@ -326,6 +352,28 @@ class _Quality:
         return self.grounding > 0 or (self.f1 is not None and self.f1 >= RESEMBLE_F1)
 
 
+@dataclass(frozen=True)
+class _JudgeQuality:
+    cited: Tuple[str, ...]
+    relevant_cited: int
+    grounding: float
+    content: float
+    words: int
+
+    @property
+    def value(self) -> float:
+        wrong = 1.0 - self.grounding if self.cited else 0.0
+        return self.content - JUDGE_CITATION_PENALTY * wrong - JUDGE_LENGTH_PENALTY * self.words / 100.0
+
+    @property
+    def usable(self) -> bool:
+        return self.value > 0
+
+
+def _content_words(text: str) -> Set[str]:
+    return {t for t in _tokens(_strip_markers(text)) if t not in _STOPWORDS}
+
+
 def reply_quality(text: str, relevant: Collection[str], reference: Optional[str] = None,
                   known: Optional[Collection[str]] = None) -> float:
     """``grounding + f1`` of one reply (see the module docstring): the share of its cited
@@ -510,6 +558,30 @@ class Simulator:
         """``grounding + f1`` of a reply for this case (see the module docstring)."""
         return self._quality(case_id, text).value
 
+    def judge_quality(self, case_id: str, text: str) -> float:
+        """The judges' quality of a reply for this case (content - citation and length
+        penalties, see the module docstring); not the annotators' :meth:`quality`."""
+        return self._judge_quality(case_id, text).value
+
+    def _judge_quality(self, case_id: str, text: str) -> _JudgeQuality:
+        rel = self._relevant.get(case_id, set())
+        cited = tuple(citations(text, self._corpus))
+        n_rel = sum(1 for d in cited if d in rel)
+        words = _content_words(text)
+        ref = self._responses.get(case_id)
+        if ref:
+            key = _content_words(ref)
+            content = len(key & words) / len(key) if key else 0.0
+        else:
+            key = set()
+            for d in rel:
+                if d in self._titles:
+                    key |= _content_words(" ".join(self._titles[d]))
+            content = len(words & key) / len(words) if key and words else 0.0
+        return _JudgeQuality(cited=cited, relevant_cited=n_rel,
+                             grounding=n_rel / len(cited) if cited else 0.0, content=content,
+                             words=len(_tokens(_strip_markers(text))))
+
     def _quality(self, case_id: str, text: str) -> _Quality:
         rel = self._relevant.get(case_id, set())
         cited = tuple(citations(text, self._corpus))
@@ -523,14 +595,16 @@ class Simulator:
     # -- preference --------------------------------------------------------------------------
 
     def _prefer(self, agent: Agent, case_id: str, texts: Sequence[str], left: int,
-                rng: np.random.Generator) -> Tuple[str, str, str]:
-        """(choice, strength, rationale) of one agent; ``left`` is the slot shown on the left."""
+                rng: np.random.Generator, judging: bool = False) -> Tuple[str, str, str]:
+        """(choice, strength, rationale) of one agent; ``left`` is the slot shown on the left;
+        ``judging``: weigh the replies with the judges' quality instead of the annotators'."""
         c = self.config
         if agent.careless:
             choice = str(rng.choice(["a", "b", "tie", "both_bad"], p=[0.4, 0.4, 0.1, 0.1]))
             strength = str(rng.choice(["slight", "clear", "strong"]))
             return choice, strength, ""
-        qa, qb = self._quality(case_id, texts[0]), self._quality(case_id, texts[1])
+        quality = self._judge_quality if judging else self._quality
+        qa, qb = quality(case_id, texts[0]), quality(case_id, texts[1])
         margin = qa.value - qb.value
         u_bias, u_noise = rng.random(), rng.random()
         if abs(margin) < TIE_MARGIN or not (qa.usable or qb.usable):
@@ -558,6 +632,10 @@ class Simulator:
               agents: Optional[Sequence[str]] = None, key: str = "") -> str:
         """One agent's verdict on a pair of replies, without storing anything.
 
+        Judges weigh replies with :meth:`judge_quality` (answer content, wrong citations, length),
+        not with the annotators' :meth:`quality` that the reward model learns from; margins,
+        position bias and noise are the annotators' (see the module docstring).
+
         :param left: which reply is shown on the left ("a" or "b"; position bias favours it).
         :param agents: the pool to draw the agent from (e.g. held-out agents); default all.
         :param key: varies the draw (the agent and its noise) for repeated judgements of one
@@ -569,7 +647,8 @@ class Simulator:
         digest = _hash_key(case_id, reply_a, reply_b, left, key).hex()
         agent = self.agent_for(f"judge:{digest}", agents)
         rng = _rng(self.seed, "judge", digest, "preference")
-        return self._prefer(agent, case_id, [reply_a, reply_b], 0 if left == "a" else 1, rng)[0]
+        return self._prefer(agent, case_id, [reply_a, reply_b], 0 if left == "a" else 1, rng,
+                            judging=True)[0]
 
     # -- annotation --------------------------------------------------------------------------
 

@@ -141,8 +141,11 @@ void bind_learn_data(py::module_& m) {
         .def_readwrite("weight", &preference_pair::weight)
         .def_readwrite("source", &preference_pair::source)
         .def_readwrite("timestamp_ms", &preference_pair::timestamp_ms)
+        .def_readwrite("query_id", &preference_pair::query_id,
+                       "Relevance-feedback query id of the pair's case (compile_qrels' key; '' for none): "
+                       "RewardModel.train leaves that query's judgements out of the pair's cited_prior.")
         .def("to_dict", &dict_of<preference_pair>,
-             "{'impression_id', 'prompt', 'chosen', 'rejected', 'weight', 'source', 'timestamp_ms'}.")
+             "{'impression_id', 'prompt', 'chosen', 'rejected', 'weight', 'source', 'timestamp_ms', 'query_id'}.")
         .def("__repr__", [](const preference_pair& p) {
             return "PreferencePair(impression_id=" + py::repr(py::str(p.impression_id)).cast<std::string>() +
                    ", source=" + py::repr(py::str(p.source)).cast<std::string>() +

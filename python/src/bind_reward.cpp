@@ -72,7 +72,8 @@ void bind_reward(py::module_& m) {
             [](reward_model& r, const qrels& judgements) { r.set_document_relevance(judgements); }, "judgements"_a,
             "Sets the relevance evidence behind the cited_prior feature from judgements {query id: {doc id: grade}} "
             "(e.g. aitl.compile_qrels(store).judgements): each judgement counts once for its document, relevant when "
-            "grade > 0. Call before train(); the evidence is saved with the model.")
+            "grade > 0. Call before train(); the evidence is saved with the model. Training leaves each pair's own "
+            "query (PreferencePair.query_id) out of that pair's cited_prior; score and choose use all of it.")
         .def_property_readonly(
             "document_relevance",
             [](const reward_model& r) {
@@ -81,14 +82,20 @@ void bind_reward(py::module_& m) {
                 return d;
             },
             "{doc id: (relevant, judged)}: the evidence set by set_document_relevance (empty: none).")
+        .def_property_readonly(
+            "relevance_judgements", [](const reward_model& r) { return r.relevance_judgements(); },
+            "{query id: {doc id: 0 or 1}}: the judgements behind document_relevance, kept per query so that "
+            "training leaves each pair's own query (PreferencePair.query_id) out of its cited_prior.")
         .def(
             "features",
             [](const reward_model& r, const std::string& query, const std::string& reply,
-               const std::vector<std::string>& references) {
+               const std::vector<std::string>& references, const std::string& leave_out) {
                 py::gil_scoped_release release;
-                return r.features(query, reply, references);
+                return r.features(query, reply, references, leave_out);
             },
-            "query"_a, "reply"_a, "references"_a = std::vector<std::string>{}, "The raw features of one reply.")
+            "query"_a, "reply"_a, "references"_a = std::vector<std::string>{}, "leave_out"_a = "",
+            "The raw features of one reply. leave_out: a query id whose relevance judgements cited_prior leaves "
+            "out, as training does for a pair with that query_id ('' : all evidence, as score and choose).")
         .def(
             "score",
             [](const reward_model& r, const std::string& query, const std::string& reply,
@@ -130,7 +137,8 @@ void bind_reward(py::module_& m) {
             },
             "pairs"_a, "references"_a = py::none(), "validation"_a = std::vector<preference_pair>{},
             "validation_references"_a = py::none(), "progress"_a = py::none(),
-            "Trains on PreferencePairs (query = prompt). references: one list of reference texts per pair, or None. "
+            "Trains on PreferencePairs (query = prompt; the judgements of a pair's query_id are left out of its "
+            "cited_prior). references: one list of reference texts per pair, or None. "
             "progress(dict) is called after every Newton step; returning False stops (the best model is kept). "
             "Returns the training summary dict {'epochs_run', 'best_epoch', 'best_validation', 'train_loss', "
             "'validation', 'stopped_early', 'cancelled'}. Raises ConfigError for no pairs or a weight <= 0, "

@@ -228,6 +228,7 @@ TEST_CASE("compile_preferences weighs strengths, drops or keeps ties, turns both
     CHECK(p.rejected == "Refunds take 5 days [d1]");
     CHECK(p.weight == Approx((1.0 * 3 + 0.5 * 2) / 2));  // mean of weight x strength over b votes
     CHECK(p.timestamp_ms == 1350);
+    CHECK(p.query_id == "c1");  // the key compile_qrels gives imp1's judgements
     const auto& e = d.pairs[1];
     CHECK(e.source == "adoption");
     CHECK(e.chosen == "Contact billing, they refund in 5 days.");
@@ -255,6 +256,7 @@ TEST_CASE("compile_preferences weighs strengths, drops or keeps ties, turns both
     CHECK(d2.kto.size() == 2);
     CHECK(nlohmann::json(d.kto[0]).at("label") == true);
     CHECK(nlohmann::json(p).at("source") == "preference");
+    CHECK(nlohmann::json(p).at("query_id") == "c1");
 }
 
 TEST_CASE("compile_qrels judges by majority per case; a hand-selected document is relevant", "[learn-data]") {
@@ -526,6 +528,66 @@ TEST_CASE("reward_model's cited_prior follows the documents' relevance feedback 
     CHECK_THROWS_AS(aitl::reward_model::from_bytes(j.dump()), aitl::parse_error);
     c.prior_strength = 0.0;
     CHECK_THROWS_AS(aitl::reward_model(c), aitl::config_error);
+}
+
+TEST_CASE("reward_model training leaves each pair's own relevance judgements out of cited_prior", "[reward]") {
+    aitl::reward_model_config c;
+    c.prior_strength = 2.0;
+    const auto& names = aitl::reward_model::feature_names();
+    const auto k = static_cast<std::size_t>(std::find(names.begin(), names.end(), "cited_prior") - names.begin());
+    REQUIRE(k < names.size());
+    // q1 is the only query that judged "own"; q2 and q3 judged other documents
+    aitl::reward_model rm(c);
+    rm.set_document_relevance({{"q1", {{"own", 1}}}, {"q2", {{"other", 0}}}, {"q3", {{"third", 1}}}});
+    const std::vector<std::string> refs{"[own] Parking\nFree parking.", "[other] Museum\nOpen at nine."};
+    const auto served = rm.features("q\nparking?", "Yes. [own]", refs)[k];
+    const auto trained = rm.features("q\nparking?", "Yes. [own]", refs, "q1")[k];
+    CHECK(served == Approx((1.0 + 2.0 * (2.0 / 3.0)) / (1.0 + 2.0)));  // its own label counts when serving
+    CHECK(trained == Approx(0.5));  // left out: the prior of the other queries' rate (1 of 2)
+    CHECK(rm.features("q\nparking?", "Yes. [other]", refs, "q1")[k] == Approx((0.0 + 2.0 * 0.5) / (1.0 + 2.0)));
+    CHECK(rm.features("q\nparking?", "Yes. [own]", refs, "unknown-query")[k] == served);
+    REQUIRE(rm.relevance_judgements().size() == 3);
+
+    // Each pair cites a document that only its own query judged: the chosen reply's document is
+    // judged relevant, the rejected one's not. Seeing its own labels, cited_prior would separate
+    // every pair; left out, both documents get the same prior and nothing separates them.
+    aitl::qrels fb;
+    std::vector<aitl::preference_pair> pairs;
+    std::vector<std::vector<std::string>> prefs;
+    for (int i = 0; i < 60; ++i) {
+        const std::string q = "case-" + std::to_string(i), good = "g" + std::to_string(i), bad = "b" + std::to_string(i);
+        fb[q] = {{good, 1}, {bad, 0}};
+        aitl::preference_pair pp;
+        pp.prompt = "hi\nwhat about it?";
+        pp.chosen = "See this article. [" + good + "]";
+        pp.rejected = "See this article. [" + bad + "]";
+        pp.query_id = q;
+        pairs.push_back(pp);
+        std::vector<std::string> r{"[" + good + "] Article\nAll about it.", "[" + bad + "] Article\nAll about it."};
+        if (i % 2) std::swap(r[0], r[1]);
+        prefs.push_back(r);
+    }
+    aitl::reward_model loo(c), leaky(c);
+    loo.set_document_relevance(fb);
+    loo.train(pairs, prefs);
+    CHECK(loo.weights()[k] == 0.0);  // cited_prior carries nothing in training
+    CHECK(loo.accuracy(pairs, prefs) == Approx(0.5));
+    auto no_ids = pairs;
+    for (auto& p : no_ids) p.query_id.clear();
+    leaky.set_document_relevance(fb);
+    leaky.train(no_ids, prefs);
+    CHECK(leaky.weights()[k] > 0.5);  // without query ids the labels leak
+    CHECK(leaky.accuracy(no_ids, prefs) == 1.0);
+    // the judgements are saved with the model, so leave-one-out survives a round trip
+    const auto back = aitl::reward_model::from_bytes(loo.to_bytes());
+    CHECK(back.to_bytes() == loo.to_bytes());
+    CHECK(back.features(pairs[0].prompt, pairs[0].chosen, prefs[0], "case-0") ==
+          loo.features(pairs[0].prompt, pairs[0].chosen, prefs[0], "case-0"));
+    auto j = nlohmann::json::parse(loo.to_bytes());
+    j["judgements"]["case-0"]["g0"] = 0;  // disagrees with the per-document counts
+    CHECK_THROWS_AS(aitl::reward_model::from_bytes(j.dump()), aitl::parse_error);
+    j["judgements"] = "x";
+    CHECK_THROWS_AS(aitl::reward_model::from_bytes(j.dump()), aitl::parse_error);
 }
 
 TEST_CASE("reward_model rejects bad settings and inputs", "[reward]") {

@@ -79,6 +79,62 @@ def test_document_relevance_sets_cited_prior_and_is_saved():
         aitl.RewardModel({"prior_strength": 0.0})
 
 
+def test_training_leaves_each_pairs_own_relevance_labels_out():
+    """cited_prior in training uses the evidence without the pair's own query (query_id): a pair
+    whose cited document only its own query judged gets the prior, not its own label."""
+    rm = aitl.RewardModel({"prior_strength": 2.0})
+    k = aitl.RewardModel.feature_names().index("cited_prior")
+    rm.set_document_relevance({"q1": {"own": 1}, "q2": {"other": 0}, "q3": {"third": 1}})
+    assert rm.relevance_judgements == {"q1": {"own": 1}, "q2": {"other": 0}, "q3": {"third": 1}}
+    refs = ["[own] Parking\nFree parking.", "[other] Museum\nOpen at nine."]
+    served = rm.features("q\nparking?", "Yes. [own]", refs)[k]
+    assert served == pytest.approx((1 + 2 * 2 / 3) / 3)  # its own label counts when serving
+    assert rm.features("q\nparking?", "Yes. [own]", refs, leave_out="q1")[k] == pytest.approx(0.5)
+
+    # every pair cites documents judged only by its own case: leaked labels would separate them all
+    judgements, pairs, prefs = {}, [], []
+    for i in range(40):
+        q = f"case-{i}"
+        judgements[q] = {f"g{i}": 1, f"b{i}": 0}
+        p = aitl.PreferencePair()
+        p.prompt, p.chosen, p.rejected = "hi\nwhat about it?", f"See this. [g{i}]", f"See this. [b{i}]"
+        p.query_id = q
+        pairs.append(p)
+        prefs.append([f"[g{i}] Article\nAll about it.", f"[b{i}] Article\nAll about it."][:: 1 if i % 2 else -1])
+    assert pairs[0].to_dict()["query_id"] == "case-0"
+    loo = aitl.RewardModel()
+    loo.set_document_relevance(judgements)
+    loo.train(pairs, prefs)
+    assert loo.weights[aitl.RewardModel.feature_names().index("cited_prior")] == 0.0
+    assert loo.accuracy(pairs, prefs) == pytest.approx(0.5)
+    for p in pairs:
+        p.query_id = ""
+    leaky = aitl.RewardModel()
+    leaky.set_document_relevance(judgements)
+    leaky.train(pairs, prefs)
+    assert leaky.accuracy(pairs, prefs) == 1.0  # without query ids the labels leak
+    back = aitl.RewardModel.from_bytes(loo.to_bytes())
+    assert back.relevance_judgements == loo.relevance_judgements and back.to_bytes() == loo.to_bytes()
+
+
+def test_compiled_pairs_carry_the_query_id_of_their_case(tmp_path):
+    """compile_preferences names each pair's case as compile_qrels keys it (case id, "#turn" after turn 0)."""
+    with aitl.SqliteStore(tmp_path / "s.db", durability="normal") as store:
+        for turn in (0, 2):
+            store.append({"type": "impression", "id": f"imp-{turn}", "case_id": "case-7", "turn": turn,
+                          "timestamp_ms": 1 + turn, "query": f"refund {turn}?", "context": [],
+                          "retrieved": [{"doc_id": "d1", "rank": 1, "score": 1.0}],
+                          "shown": [{"doc_id": "d1", "rank": 1, "score": 1.0}],
+                          "replies": [{"variant": "top1", "position": "left", "text": "Yes [d1]"},
+                                      {"variant": "top3", "position": "right", "text": "No"}],
+                          "models": {"retriever": "bm25@0"}})
+            store.append({"type": "preference", "impression_id": f"imp-{turn}", "annotator": "agent-1",
+                          "timestamp_ms": 10 + turn, "time_to_annotate_ms": 5, "weight": 1.0,
+                          "choice": "a", "strength": "clear", "rationale": ""})
+        pairs = aitl.compile_preferences(store).pairs
+    assert sorted(p.query_id for p in pairs) == ["case-7", "case-7#2"]
+
+
 def test_callback_can_stop_training():
     pairs, refs = planted(50, 4)
     rm = aitl.RewardModel()
@@ -109,7 +165,10 @@ def test_errors():
 
 
 def test_dstc11_protocol_beats_always_longer(tmp_path):
-    """bench/bench_reward.py's DSTC11 protocol, one seed, 500 queries per half."""
+    """bench/bench_reward.py's DSTC11 protocol, one seed, 500 queries per half. The held-out
+    judges weigh replies by answer content (Simulator.judge_quality), not by the annotators'
+    formula the model learns from, so the margins over the baselines are smaller than on the
+    annotators' own preferences."""
     import importlib.util
     import os
     from pathlib import Path
@@ -126,8 +185,9 @@ def test_dstc11_protocol_beats_always_longer(tmp_path):
     spec.loader.exec_module(bench)
     r = bench.dstc11_protocol(beir.load(tmp_path / "dstc11"), 1, tmp_path, max_queries=500)
     acc = r["accuracy"]
-    assert r["eval_non_tied"] > 150
+    assert r["eval_non_tied"] > 100
     assert r["deterministic_bytes"]
     assert acc["model"] > acc["always_longer"] + 0.15, acc
-    assert acc["model"] > acc["always_top1"] + 0.15, acc
+    assert acc["model"] > acc["always_top1"] + 0.03, acc
+    assert acc["model"] > acc["always_left"] + 0.05, acc
     assert acc["model"] <= acc["quality_oracle"] + 0.05, acc

@@ -250,6 +250,40 @@ def test_quality_formula():
         1.0 + 2 * (2 / 2) * (2 / 5) / (1 + 2 / 5))
 
 
+def test_judges_weigh_replies_with_their_own_quality_function():
+    """Judges (who measure helpfulness) do not use the annotators' formula that the reward model
+    learns from: on a pair where the two functions disagree, annotators and judges disagree."""
+    docs = [aitl.Document("refund-policy", "Refunds", "Refunds are paid to the original card within five days."),
+            aitl.Document("opening-hours", "Opening hours", "The shop opens at nine.")]
+    qrels = {"c1": {"refund-policy": 1, "opening-hours": 0}}
+    reference = "Your refund goes back to the original card within five days."
+    sims = sim.Simulator(qrels, corpus=docs, responses={"c1": reference}, seed=3,
+                         config=sim.SimConfig(**EXACT))
+    # cites the right article but says nothing of the answer vs. gives the answer citing the wrong one
+    cites_right = "Please see this article. [refund-policy]"
+    answers = "The refund goes back to the original card within five days. [opening-hours]"
+    assert sims.quality("c1", cites_right) > sims.quality("c1", answers) + sim.TIE_MARGIN
+    assert sims.judge_quality("c1", answers) > sims.judge_quality("c1", cites_right) + sim.TIE_MARGIN
+    imp = {"id": "imp-j1", "case_id": "c1", "timestamp_ms": 5, "query": "where is my refund?",
+           "shown": [{"doc_id": "refund-policy", "rank": 1, "score": 2.0},
+                     {"doc_id": "opening-hours", "rank": 2, "score": 1.0}],
+           "replies": [{"variant": "top1", "text": cites_right, "position": "left"},
+                       {"variant": "top3", "text": answers, "position": "right"}]}
+    pref = of_kind(sims.annotate(imp), "preference")[0]
+    assert pref["choice"] == "a"  # annotators: grounding + token F1
+    verdicts = {sims.judge("c1", cites_right, answers, key=str(k)) for k in range(20)}
+    assert verdicts == {"b"}  # judges: answer content, wrong-citation and length penalties
+    # deterministic: the same (case, texts, left, key) gives the same verdict
+    assert all(sims.judge("c1", cites_right, answers, left="b", key="x") ==
+               sims.judge("c1", cites_right, answers, left="b", key="x") for _ in range(5))
+    # the formula: content recall of the reference's content words, minus the penalties
+    key = {"refund", "goes", "back", "original", "card", "within", "five", "days"}
+    words = ["the", "refund", "goes", "back", "to", "the", "original", "card", "within", "five", "days"]
+    assert sims.judge_quality("c1", answers) == pytest.approx(
+        len(key) / len(key) - sim.JUDGE_CITATION_PENALTY * 1.0 - sim.JUDGE_LENGTH_PENALTY * len(words) / 100)
+    assert sims.judge_quality("c1", cites_right) == pytest.approx(0.0 - sim.JUDGE_LENGTH_PENALTY * 4 / 100)
+
+
 def test_edits_without_a_reference_reply_keep_the_grounded_sentences():
     ds = beir.load(HELPCENTRE)
     assert ds.responses is None

@@ -389,8 +389,11 @@ struct preference_data {
  * suggestion); used_with_edits → pair chosen = the final text (of the heaviest winning vote),
  * rejected = the suggestion (a final text equal to the suggestion counts as used_as_is).
  * Pairs whose two texts are equal are dropped. Equal pairs / KTO examples from several
- * impressions (same prompt and texts, source, label) are kept once, their weights summed (the
- * same evidence for a weighted learner, one row for an unweighted one), with the latest timestamp.
+ * impressions (same prompt and texts, source, label; for pairs also the same `query_id`) are
+ * kept once, their weights summed (the same evidence for a weighted learner, one row for an
+ * unweighted one), with the latest timestamp. A pair's `query_id` is its impression's qrels query
+ * id (see `compile_qrels`); pairs of different queries stay apart so that the reward model can
+ * leave each pair's own relevance judgements out of its training features.
  */
 inline preference_data compile_preferences(const feedback_batch& fb, const compile_options& options = {}) {
     validate(options, "compile_preferences");
@@ -399,6 +402,7 @@ inline preference_data compile_preferences(const feedback_batch& fb, const compi
     for (const auto& grp : g.groups) {
         const impression& imp = *grp.imp;
         const std::string prompt = make_prompt(imp);
+        const std::string qid = detail::qrels_query_id(imp);
         // preference
         std::array<double, 4> w{};       // vote weight per choice
         std::array<double, 4> pw{};      // sum of weight x strength weight per choice
@@ -426,7 +430,7 @@ inline preference_data compile_preferences(const feedback_batch& fb, const compi
             const std::string& tb = imp.replies[1].text;
             auto pair = [&](const std::string& chosen, const std::string& rejected, double weight) {
                 if (chosen == rejected) return;
-                out.pairs.push_back(preference_pair{imp.id, prompt, chosen, rejected, weight, "preference", ts});
+                out.pairs.push_back(preference_pair{imp.id, prompt, chosen, rejected, weight, "preference", ts, qid});
             };
             if (choice == preference_choice::a) {
                 pair(ta, tb, pw[0] / static_cast<double>(n[0]));
@@ -486,13 +490,13 @@ inline preference_data compile_preferences(const feedback_batch& fb, const compi
                 case adoption_outcome::used_with_edits:
                     out.pairs.push_back(preference_pair{imp.id, prompt,
                                                         std::get<adoption>(heaviest_edit->body).final_text,
-                                                        suggestion, mean, "adoption", ats});
+                                                        suggestion, mean, "adoption", ats, qid});
                     break;
             }
         }
     }
     detail::dedup_merge(out.pairs, [](const preference_pair& p) {
-        return std::make_tuple(p.prompt, p.chosen, p.rejected, p.source);
+        return std::make_tuple(p.query_id, p.prompt, p.chosen, p.rejected, p.source);
     });
     detail::dedup_merge(out.kto, [](const kto_example& k) {
         return std::make_tuple(k.prompt, k.completion, k.label, k.source);

@@ -75,6 +75,9 @@ struct rerank_list {
  * `prompt` is the conversation context and the query, see `make_prompt` in learn/compile.hpp.
  * `source` is "preference" (A/B choice; weight = strength weight x annotation weight) or
  * "adoption" (chosen = the text the agent sent after editing, rejected = the suggestion).
+ * `query_id` names the pair's case the way `compile_qrels` keys its judgements (the case id,
+ * `+ "#" + turn` after turn 0): `reward_model::train` leaves that query's own relevance
+ * judgements out of the pair's `cited_prior` feature, so a pair never sees its own labels.
  */
 struct preference_pair {
     std::string impression_id;
@@ -84,6 +87,7 @@ struct preference_pair {
     double weight = 1.0;
     std::string source;  ///< "preference" or "adoption"
     std::int64_t timestamp_ms = 0;
+    std::string query_id;  ///< relevance-feedback query id of the impression's case ("": none)
 };
 
 /// @brief One reply with a desirable (true) / undesirable (false) label (KTO data).
@@ -121,11 +125,12 @@ inline void to_json(nlohmann::json& j, const rerank_list& l) {
                        {"timestamp_ms", l.timestamp_ms}};
 }
 
-/// @brief JSON: `{"impression_id", "prompt", "chosen", "rejected", "weight", "source", "timestamp_ms"}`.
+/// @brief JSON: `{"impression_id", "prompt", "chosen", "rejected", "weight", "source", "timestamp_ms",
+/// "query_id"}`.
 inline void to_json(nlohmann::json& j, const preference_pair& p) {
     j = nlohmann::json{{"impression_id", p.impression_id}, {"prompt", p.prompt}, {"chosen", p.chosen},
                        {"rejected", p.rejected},           {"weight", p.weight}, {"source", p.source},
-                       {"timestamp_ms", p.timestamp_ms}};
+                       {"timestamp_ms", p.timestamp_ms},   {"query_id", p.query_id}};
 }
 
 /// @brief JSON: `{"impression_id", "prompt", "completion", "label", "weight", "source", "timestamp_ms"}`.

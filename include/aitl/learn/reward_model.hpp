@@ -27,6 +27,7 @@
 #include "../eval/qrels.hpp"
 #include "../text/analyzer.hpp"
 #include "examples.hpp"
+#include "reward_features.hpp"
 #include "training.hpp"
 
 namespace aitl {
@@ -106,38 +107,20 @@ inline void from_json(const nlohmann::json& j, reward_model_config& c) {
 /**
  * @brief Bradley–Terry reward model: P(chosen ≻ rejected) = σ(w · (φ(chosen) − φ(rejected))).
  *
- * Inputs of a reply's features φ(query, reply, references):
- *  - `query`: the prompt; its last non-empty line is the question, the lines before it the
- *    conversation (the form of `make_prompt`).
- *  - `reply`: text with `[doc_id]` citation markers (removed before its terms are taken).
- *  - `references`: the documents shown with the reply, best first; each may start with its own
- *    `[doc_id]` marker (e.g. `"[kb-12] How to reset a password. ..."`), which lets citations be
- *    checked. Empty: every reference feature is 0.
+ * φ is `reward_features` (learn/reward_features.hpp): length, overlap with the question and the
+ * conversation, grounding in the references, citation count and validity, relevance and rank of
+ * the cited references, repetition, novel terms, and `cited_prior`: the mean over the cited
+ * references of their document's relevance rate in the relevance feedback given by
+ * `set_document_relevance` (e.g. `compile_qrels(...).judgements`): (relevant + s·p) / (judged + s),
+ * s = `prior_strength`, p = the rate over all judgements (a document never judged gets p); 0
+ * without such feedback. The evidence is part of the model.
  *
- * Terms come from the configured `analyzer` (distinct terms unless said otherwise). Features
- * (names as `feature_names()`):
- *  - `log_terms`: log(1 + number of reply terms); `log_chars`: log(1 + bytes of the reply);
- *  - `question_overlap` / `conversation_overlap`: share of the question's / conversation's terms
- *    found in the reply; `reply_in_prompt`: share of the reply's terms found in the prompt;
- *  - `grounding`: share of the reply's terms found in some reference; `top_grounding`: in the
- *    first `top_references`; `cited_grounding`: in the references the reply cites;
- *  - `citations`: log(1 + distinct markers); `citation_validity`: share of them naming a given
- *    reference (0 without markers); `invalid_citations`: log(1 + markers naming none);
- *  - `cited_question_overlap` (mean) and `cited_question_overlap_min`: share of the question's
- *    terms found in each cited reference; `cited_conversation_overlap`: the same for the
- *    conversation (mean); `cited_rank`: mean of 1 / rank of the cited references;
- *  - `repetition`: 1 − distinct / total reply terms; `novel`: share of the reply's terms found
- *    neither in the prompt nor in a reference;
- *  - `cites_top`: 1 when the reply cites the first reference; `log_sentences`: log(1 + sentence
- *    ends ". ", "! ", "? " or at the end);
- *  - `cited_title_match`: mean over the cited references of the share of their title's terms
- *    found in the prompt (a reference's title is its first line when it has several, e.g. the
- *    entity a review is about); `cited_question_form`: share of cited references holding a "?"
- *    (question-and-answer entries such as FAQs);
- *  - `cited_prior`: mean over the cited references of their document's relevance rate in the
- *    relevance feedback given by `set_document_relevance` (e.g. `compile_qrels(...).judgements`):
- *    (relevant + s·p) / (judged + s), s = `prior_strength`, p = the rate over all judgements
- *    (a document never judged gets p); 0 without such feedback. The evidence is part of the model.
+ * Leave-one-out: a training pair must not see its own relevance labels. For each pair whose
+ * `preference_pair::query_id` is set (`compile_preferences` sets it to the qrels query id of the
+ * pair's impression, the key `compile_qrels` uses), training (and `accuracy`) compute
+ * `cited_prior` from the evidence without that query's judgements (documents, counts and p);
+ * `score` and `choose` (serving) use all evidence. `features(..., leave_out)` shows either view.
+ *
  * Features are standardised with the training replies' mean and deviation (kept in the model).
  *
  * Training minimises the weighted mean logistic loss (pair weight = `preference_pair::weight`)
@@ -158,7 +141,7 @@ inline void from_json(const nlohmann::json& j, reward_model_config& c) {
  */
 class reward_model {
 public:
-    static constexpr std::size_t feature_count = 22;
+    static constexpr std::size_t feature_count = reward_features::count;
 
     /// @brief Relevance feedback on one document: judgements that it is relevant, judgements.
     struct document_evidence {
@@ -170,43 +153,42 @@ public:
     };
 
     /// @throws config_error for settings out of range.
-    explicit reward_model(reward_model_config config = {}) : config_(std::move(config)), analyzer_(check(config_).analyzer) {
+    explicit reward_model(reward_model_config config = {})
+        : config_(std::move(config)), features_(check(config_).analyzer, config_.top_references) {
         weights_.assign(feature_count, 0.0);
         mean_.assign(feature_count, 0.0);
         scale_.assign(feature_count, 1.0);
     }
 
-    /// @returns The feature names, in the order of `features()`.
-    static const std::vector<std::string>& feature_names() {
-        static const std::vector<std::string> names{
-            "log_terms",          "log_chars",           "question_overlap",      "conversation_overlap",
-            "reply_in_prompt",    "grounding",           "top_grounding",         "cited_grounding",
-            "citations",          "citation_validity",   "invalid_citations",     "cited_question_overlap",
-            "cited_question_overlap_min", "cited_conversation_overlap", "cited_rank", "repetition",
-            "novel",              "cites_top",           "log_sentences",         "cited_title_match",
-            "cited_question_form", "cited_prior"};
-        return names;
-    }
+    /// @returns The feature names, in the order of `features()` (`reward_features::names()`).
+    static const std::vector<std::string>& feature_names() { return reward_features::names(); }
 
     /**
      * @brief Sets the per-document relevance evidence behind `cited_prior` (replacing any):
      * every (query, document) judgement counts once for the document, as relevant when its
-     * grade is > 0. Call it before `train`: the trained weights assume this evidence.
+     * grade is > 0. The judgements are kept per query id, so that training can leave a pair's own
+     * query out (see the class comment). Call it before `train`: the trained weights assume this
+     * evidence.
      */
     void set_document_relevance(const qrels& judgements) {
-        std::map<std::string, document_evidence> docs;
-        for (const auto& [query, judged] : judgements) {
-            for (const auto& [doc, grade] : judged) {
-                auto& e = docs[doc];
+        judgements_.clear();
+        for (const auto& [query, judged] : judgements)
+            for (const auto& [doc, grade] : judged) judgements_[query][doc] = grade > 0 ? 1 : 0;
+        documents_.clear();
+        for (const auto& [query, judged] : judgements_) {
+            for (const auto& [doc, relevant] : judged) {
+                auto& e = documents_[doc];
                 e.judged += 1.0;
-                e.relevant += grade > 0 ? 1.0 : 0.0;
+                e.relevant += relevant;
             }
         }
-        documents_ = std::move(docs);
         update_base_rate();
     }
     /// @returns The relevance evidence per document id (empty: none set).
     const std::map<std::string, document_evidence>& document_relevance() const noexcept { return documents_; }
+    /// @returns The judgements behind it, per query id (grades 0 / 1; empty: none set, or a model
+    /// loaded from bytes that kept only the per-document counts).
+    const qrels& relevance_judgements() const noexcept { return judgements_; }
 
     const reward_model_config& config() const noexcept { return config_; }
     /// @returns Weights of the standardised features (all 0 before training).
@@ -216,10 +198,14 @@ public:
     /// @returns true once trained or loaded.
     bool trained() const noexcept { return trained_; }
 
-    /// @returns The raw (not standardised) features of one reply, see the class comment.
-    std::vector<double> features(std::string_view query, std::string_view reply,
-                                 const std::vector<std::string>& references) const {
-        return features_of(prepare_context(query, references), reply);
+    /**
+     * @returns The raw (not standardised) features of one reply, see `reward_features`.
+     * @param leave_out a relevance-feedback query id whose judgements `cited_prior` leaves out, as
+     * training does for a pair of that `query_id` ("": all evidence, as `score` and `choose`).
+     */
+    std::vector<double> features(std::string_view query, std::string_view reply, const std::vector<std::string>& references,
+                                 std::string_view leave_out = {}) const {
+        return features_of(features_.prepare(query, references), reply, evidence_without(leave_out));
     }
 
     /// @returns The reward of one reply (higher is better; only differences are meaningful).
@@ -233,11 +219,12 @@ public:
                        const std::vector<std::string>& references) const {
         if (candidates.empty())
             throw config_error("reward_model::choose: no candidates (got 0, expected at least 1)");
-        const auto ctx = prepare_context(query, references);
+        const auto ctx = features_.prepare(query, references);
+        const auto all = evidence_without({});
         std::size_t best = 0;
         double best_score = -std::numeric_limits<double>::infinity();
         for (std::size_t i = 0; i < candidates.size(); ++i) {
-            const double s = dot(features_of(ctx, candidates[i]));
+            const double s = dot(features_of(ctx, candidates[i], all));
             if (s > best_score) best = i, best_score = s;
         }
         return best;
@@ -280,8 +267,9 @@ public:
             w.resize(chosen.rows());
             for (std::size_t r = 0; r < idx.size(); ++r) {
                 const auto& p = ps[idx[r]];
-                const auto ctx = prepare_context(p.prompt, refs.empty() ? none : refs[idx[r]]);
-                const auto fc = features_of(ctx, p.chosen), fr = features_of(ctx, p.rejected);
+                const auto ctx = features_.prepare(p.prompt, refs.empty() ? none : refs[idx[r]]);
+                const auto ev = evidence_without(p.query_id);
+                const auto fc = features_of(ctx, p.chosen, ev), fr = features_of(ctx, p.rejected, ev);
                 for (std::size_t k = 0; k < feature_count; ++k) {
                     chosen(static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(k)) = fc[k];
                     rejected(static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(k)) = fr[k];
@@ -396,23 +384,26 @@ public:
     }
 
     /// @returns The weighted share of pairs whose chosen reply scores higher (equal scores count
-    /// half); NaN for no pairs. @throws dimension_error as `train`.
+    /// half), each pair's features computed as in training (its `query_id`'s judgements left out);
+    /// NaN for no pairs. @throws dimension_error as `train`.
     double accuracy(const std::vector<preference_pair>& pairs,
                     const std::vector<std::vector<std::string>>& references = {}) const {
         check_pairs(pairs, references, "pairs");
         static const std::vector<std::string> none;
         double right = 0, total = 0;
         for (std::size_t i = 0; i < pairs.size(); ++i) {
-            const auto ctx = prepare_context(pairs[i].prompt, references.empty() ? none : references[i]);
-            const double d = dot(features_of(ctx, pairs[i].chosen)) - dot(features_of(ctx, pairs[i].rejected));
+            const auto ctx = features_.prepare(pairs[i].prompt, references.empty() ? none : references[i]);
+            const auto ev = evidence_without(pairs[i].query_id);
+            const double d = dot(features_of(ctx, pairs[i].chosen, ev)) - dot(features_of(ctx, pairs[i].rejected, ev));
             right += pairs[i].weight * (d > 0 ? 1.0 : d == 0 ? 0.5 : 0.0);
             total += pairs[i].weight;
         }
         return total > 0 ? right / total : std::numeric_limits<double>::quiet_NaN();
     }
 
-    /// @returns The model as JSON text (settings, feature names, mean, scale, weights): the same
-    /// model always gives the same bytes.
+    /// @returns The model as JSON text (settings, feature names, mean, scale, weights, the relevance
+    /// evidence per document and the judgements per query behind it): the same model always gives
+    /// the same bytes.
     std::string to_bytes() const {
         nlohmann::json j{{"format", "aitl.reward_model"}, {"version", 1},       {"config", config_},
                          {"features", feature_names()},  {"mean", mean_},        {"scale", scale_},
@@ -420,6 +411,7 @@ public:
         nlohmann::json docs = nlohmann::json::object();
         for (const auto& [id, e] : documents_) docs[id] = {e.relevant, e.judged};
         j["documents"] = std::move(docs);
+        j["judgements"] = judgements_;
         return j.dump();
     }
 
@@ -475,6 +467,19 @@ public:
             }
             m.update_base_rate();
         }
+        if (auto it = j.find("judgements"); it != j.end()) {
+            qrels judged;
+            try {
+                judged = it->get<qrels>();
+            } catch (const nlohmann::json::exception&) {
+                throw parse_error(source, 0, "judgements", "reward_model::from_bytes: not an object {query id: {doc id: grade}}");
+            }
+            const auto documents = m.documents_;
+            if (!judged.empty()) m.set_document_relevance(judged);  // empty: per-document counts only
+            if (!(m.documents_ == documents))
+                throw parse_error(source, 0, "judgements", "reward_model::from_bytes: the judgements disagree with 'documents' (expected "
+                                                           "the per-document counts of the judgements)");
+        }
         return m;
     }
 
@@ -495,17 +500,10 @@ public:
     }
 
 private:
-    using term_set = std::set<std::string>;
-    struct reference {
-        std::string id;  // "" when the text has no leading marker
-        term_set terms;
-        term_set title;  // terms of the first line when the text has several
-        bool question_form = false;
-    };
-    struct context {
-        term_set question, conversation, prompt;
-        std::vector<reference> refs;
-        term_set all_refs, top_refs;
+    // The relevance evidence one pair may see: all of it but the judgements of `held` (if any).
+    struct evidence {
+        const std::map<std::string, int>* held = nullptr;
+        double base_rate = 0.0;
     };
 
     static const reward_model_config& check(const reward_model_config& c) {
@@ -528,15 +526,35 @@ private:
     }
 
     void update_base_rate() {
-        double rel = 0, n = 0;
-        for (const auto& [id, e] : documents_) rel += e.relevant, n += e.judged;
-        base_rate_ = n > 0 ? rel / n : 0.0;
+        relevant_total_ = judged_total_ = 0;
+        for (const auto& [id, e] : documents_) relevant_total_ += e.relevant, judged_total_ += e.judged;
+        base_rate_ = judged_total_ > 0 ? relevant_total_ / judged_total_ : 0.0;
     }
 
-    double prior_of(const std::string& id) const {
-        const auto it = documents_.find(id);
-        if (it == documents_.end()) return base_rate_;
-        return (it->second.relevant + config_.prior_strength * base_rate_) / (it->second.judged + config_.prior_strength);
+    evidence evidence_without(std::string_view query_id) const {
+        evidence ev{nullptr, base_rate_};
+        if (query_id.empty()) return ev;
+        const auto it = judgements_.find(std::string(query_id));
+        if (it == judgements_.end()) return ev;
+        ev.held = &it->second;
+        double rel = relevant_total_, n = judged_total_;
+        for (const auto& [doc, relevant] : it->second) rel -= relevant, n -= 1.0;
+        ev.base_rate = n > 0 ? rel / n : 0.0;
+        return ev;
+    }
+
+    double prior_of(const std::string& id, const evidence& ev) const {
+        double rel = 0, judged = 0;
+        if (const auto it = documents_.find(id); it != documents_.end()) rel = it->second.relevant, judged = it->second.judged;
+        if (ev.held) {
+            if (const auto h = ev.held->find(id); h != ev.held->end()) rel -= h->second, judged -= 1.0;
+        }
+        return (rel + config_.prior_strength * ev.base_rate) / (judged + config_.prior_strength);
+    }
+
+    std::vector<double> features_of(const reward_features::context& c, std::string_view reply, const evidence& ev) const {
+        if (documents_.empty()) return features_.extract(c, reply);
+        return features_.extract(c, reply, [&](const std::string& id) { return prior_of(id, ev); });
     }
 
     double dot(const std::vector<double>& f) const {
@@ -545,161 +563,12 @@ private:
         return s;
     }
 
-    // Citation markers [id] (no whitespace or brackets inside), distinct, in order; `rest` gets the
-    // text without them.
-    static std::vector<std::string> markers(std::string_view text, std::string* rest) {
-        std::vector<std::string> out;
-        std::size_t i = 0;
-        while (i < text.size()) {
-            if (text[i] == '[') {
-                std::size_t j = i + 1;
-                while (j < text.size() && text[j] != ']' && text[j] != '[' && text[j] != ' ' && text[j] != '\n' &&
-                       text[j] != '\t' && text[j] != '\r')
-                    ++j;
-                if (j < text.size() && text[j] == ']' && j > i + 1) {
-                    std::string id(text.substr(i + 1, j - i - 1));
-                    if (std::find(out.begin(), out.end(), id) == out.end()) out.push_back(std::move(id));
-                    if (rest) rest->push_back(' ');
-                    i = j + 1;
-                    continue;
-                }
-            }
-            if (rest) rest->push_back(text[i]);
-            ++i;
-        }
-        return out;
-    }
-
-    term_set terms(std::string_view text) const {
-        term_set s;
-        analyzer_.for_each_term(text, [&](std::string_view t) { s.emplace(t); });
-        return s;
-    }
-
-    static double share_in(const term_set& a, const term_set& b) {  // |a ∩ b| / |a|, 0 for empty a
-        if (a.empty()) return 0.0;
-        std::size_t n = 0;
-        for (const auto& t : a) n += b.count(t);
-        return static_cast<double>(n) / static_cast<double>(a.size());
-    }
-
-    context prepare_context(std::string_view query, const std::vector<std::string>& references) const {
-        context c;
-        std::vector<std::string_view> lines;
-        std::size_t start = 0;
-        while (start <= query.size()) {
-            std::size_t end = query.find('\n', start);
-            if (end == std::string_view::npos) end = query.size();
-            auto line = query.substr(start, end - start);
-            if (line.find_first_not_of(" \t\r") != std::string_view::npos) lines.push_back(line);
-            start = end + 1;
-        }
-        for (std::size_t i = 0; i < lines.size(); ++i) {
-            for (auto& t : terms(lines[i])) {
-                c.prompt.insert(t);
-                (i + 1 == lines.size() ? c.question : c.conversation).insert(std::move(t));
-            }
-        }
-        for (std::size_t r = 0; r < references.size(); ++r) {
-            std::string_view text = references[r];
-            reference ref;
-            const auto first = text.find_first_not_of(" \t\r\n");
-            if (first != std::string_view::npos && text[first] == '[') {
-                const auto close = text.find(']', first);
-                if (close != std::string_view::npos) {
-                    auto id = text.substr(first + 1, close - first - 1);
-                    if (!id.empty() && id.find_first_of(" \t\r\n[") == std::string_view::npos) {
-                        ref.id = std::string(id);
-                        text = text.substr(close + 1);
-                    }
-                }
-            }
-            ref.terms = terms(text);
-            const auto nl = text.find('\n');
-            if (nl != std::string_view::npos && text.find_first_not_of(" \t\r\n", nl) != std::string_view::npos)
-                ref.title = terms(text.substr(0, nl));
-            ref.question_form = text.find('?') != std::string_view::npos;
-            c.all_refs.insert(ref.terms.begin(), ref.terms.end());
-            if (r < config_.top_references) c.top_refs.insert(ref.terms.begin(), ref.terms.end());
-            c.refs.push_back(std::move(ref));
-        }
-        return c;
-    }
-
-    std::vector<double> features_of(const context& c, std::string_view reply) const {
-        std::vector<double> f(feature_count, 0.0);
-        std::string text;
-        const auto cited = markers(reply, &text);
-        std::size_t total = 0;
-        term_set rt;
-        analyzer_.for_each_term(text, [&](std::string_view t) {
-            ++total;
-            rt.emplace(t);
-        });
-        f[0] = std::log1p(static_cast<double>(total));
-        f[1] = std::log1p(static_cast<double>(reply.size()));
-        f[2] = share_in(c.question, rt);
-        f[3] = share_in(c.conversation, rt);
-        f[4] = share_in(rt, c.prompt);
-        f[5] = share_in(rt, c.all_refs);
-        f[6] = share_in(rt, c.top_refs);
-        term_set cited_terms;
-        std::size_t valid = 0;
-        double q_sum = 0, q_min = 1, conv_sum = 0, rank_sum = 0, title_sum = 0, qform = 0, prior_sum = 0;
-        for (const auto& id : cited) {
-            for (std::size_t r = 0; r < c.refs.size(); ++r) {
-                if (c.refs[r].id.empty() || c.refs[r].id != id) continue;
-                ++valid;
-                const auto& rt_ref = c.refs[r].terms;
-                cited_terms.insert(rt_ref.begin(), rt_ref.end());
-                const double q = share_in(c.question, rt_ref);
-                q_sum += q;
-                q_min = std::min(q_min, q);
-                conv_sum += share_in(c.conversation, rt_ref);
-                rank_sum += 1.0 / static_cast<double>(r + 1);
-                title_sum += share_in(c.refs[r].title, c.prompt);
-                qform += c.refs[r].question_form ? 1.0 : 0.0;
-                if (!documents_.empty()) prior_sum += prior_of(id);
-                break;
-            }
-        }
-        f[7] = share_in(rt, cited_terms);
-        f[8] = std::log1p(static_cast<double>(cited.size()));
-        f[9] = cited.empty() ? 0.0 : static_cast<double>(valid) / static_cast<double>(cited.size());
-        f[10] = std::log1p(static_cast<double>(cited.size() - valid));
-        if (valid) {
-            const auto v = static_cast<double>(valid);
-            f[11] = q_sum / v;
-            f[12] = q_min;
-            f[13] = conv_sum / v;
-            f[14] = rank_sum / v;
-            f[19] = title_sum / v;
-            f[20] = qform / v;
-            f[21] = prior_sum / v;
-        }
-        f[15] = total ? 1.0 - static_cast<double>(rt.size()) / static_cast<double>(total) : 0.0;
-        if (!rt.empty()) {
-            std::size_t novel = 0;
-            for (const auto& t : rt) novel += !c.prompt.count(t) && !c.all_refs.count(t);
-            f[16] = static_cast<double>(novel) / static_cast<double>(rt.size());
-        }
-        f[17] = !c.refs.empty() && !c.refs[0].id.empty() &&
-                        std::find(cited.begin(), cited.end(), c.refs[0].id) != cited.end()
-                    ? 1.0
-                    : 0.0;
-        std::size_t sentences = 0;
-        for (std::size_t i = 0; i < text.size(); ++i)
-            if ((text[i] == '.' || text[i] == '!' || text[i] == '?') && (i + 1 == text.size() || text[i + 1] == ' ' || text[i + 1] == '\n'))
-                ++sentences;
-        f[18] = std::log1p(static_cast<double>(sentences));
-        return f;
-    }
-
     reward_model_config config_;
-    analyzer analyzer_;
+    reward_features features_;
     std::vector<double> weights_, mean_, scale_;
+    qrels judgements_;  // query id -> doc id -> 0 / 1
     std::map<std::string, document_evidence> documents_;
-    double base_rate_ = 0.0;
+    double relevant_total_ = 0.0, judged_total_ = 0.0, base_rate_ = 0.0;
     bool trained_ = false;
 };
 
