@@ -16,8 +16,11 @@ Rows (DSTC11 unless said): ``group`` (whole dialogues apart; documents may repea
 restaurants held out, their documents hidden while feedback is collected), ``time``, document
 expansion (``-expand``: the trained system's BM25 also indexes the questions agents marked each
 document relevant for; read its "gold seen" and "gold unseen" columns), the
-shuffled-label control twice, under ``group`` (the default selection, and ``fused-1+trees`` forced, so that the
-learner itself is shown to find nothing in shuffled labels), and the scenario with disjoint
+shuffled-label control under ``group`` three times (labels shuffled across queries and shown
+positions with the default selection; the same with ``fused-1+trees`` forced, so that the learner
+itself is shown to find nothing; and forced with the positions kept, whose rank profile, "the
+base's top ranks are relevant more often", is a signal that needs no feedback), and the scenario
+with disjoint
 phrasings (templates, nicknames, cities never seen in feedback). ``--base hybrid-minilm`` (the
 default base when the ``models`` extra is installed) adds the same rows on the hybrid base.
 
@@ -43,7 +46,7 @@ from aitl import dstc11, learn, scenario  # noqa: E402
 
 METRICS = learn.METRICS
 ROWS = ["group", "cold", "entity", "time", "group-expand", "cold-expand", "shuffled",
-        "shuffled-forced", "scenario-disjoint"]
+        "shuffled-forced", "shuffled-forced-keep-positions", "scenario-disjoint"]
 
 
 def run(row: str, dstc: Path, scen: Path, base: str, seed: int) -> dict:
@@ -54,9 +57,10 @@ def run(row: str, dstc: Path, scen: Path, base: str, seed: int) -> dict:
         return learn.run_lift_experiment(dstc, protocol=row.split("-")[0], expand=True, **kw)
     if row == "shuffled":
         return learn.run_lift_experiment(dstc, control="shuffled", protocol="group", **kw)
-    if row == "shuffled-forced":
+    if row.startswith("shuffled-forced"):
         forced = [c for c in learn.CONFIGS if c.name == "fused-1+trees"]
-        return learn.run_lift_experiment(dstc, control="shuffled", protocol="group",
+        control = "shuffled-keep-positions" if row.endswith("keep-positions") else "shuffled"
+        return learn.run_lift_experiment(dstc, control=control, protocol="group",
                                          configs=forced, **kw)
     if row == "scenario-disjoint":
         return learn.run_lift_experiment(scen, disjoint_phrasings=True, **kw)

@@ -18,17 +18,18 @@ export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 .venv/bin/python bench/bench_reward.py "$@"
 .venv/bin/python bench/bench_reward_mtrag.py "$@"
 .venv/bin/python bench/bench_minilm.py "$@"
-# The lift experiment of `aitl learn` (README "Learning from feedback"): both bases, default and
-# 30% careless agents, seed 0 (full runs only; about 10 minutes).
+# Does learning generalise? The lift experiment of `aitl learn` under every evaluation protocol,
+# with the popularity baseline and the shuffled-label controls (README "Learning from feedback"):
+# BM25 base (about 6 minutes), then the hybrid MiniLM base on three protocols (full runs only).
+.venv/bin/python bench/bench_generalize.py "$@"
 if [[ " $* " != *" --quick "* ]]; then
+  .venv/bin/python bench/bench_generalize.py --base hybrid-minilm --rows entity,cold,group
+  # The flywheel on DSTC11 with whole entities held out of the stream (5 rounds).
   dstc="$(mktemp -d)/dstc11"
   .venv/bin/aitl convert dstc11 "${AITL_DATA_DIR:-../shared/data}/dstc11-track5" "$dstc" >/dev/null
-  for base in bm25 hybrid-minilm; do
-    for careless in 0 0.3; do
-      .venv/bin/aitl learn --data "$dstc" --seed 0 --base "$base" --careless-share "$careless" --quiet \
-          --report "bench/results/lift_${base}_careless${careless}.json"
-    done
-  done
+  .venv/bin/aitl flywheel --data "$dstc" --rounds 5 --seed 0 --protocol entity --quiet \
+      --store "$(mktemp -d)/fw" --report bench/results/flywheel_dstc11_entity.json \
+      --plot bench/results/flywheel_dstc11_entity.png
 fi
 # One full flywheel cycle (compile, train, evaluate, gate, promote, re-embed + rebuild) on DSTC11
 # with >= 50,000 stored annotations (README "The flywheel").

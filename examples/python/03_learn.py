@@ -38,12 +38,13 @@ for fmt, name in (("trl-preference", "prefs.jsonl"), ("sentence-transformers", "
     counts = export.export(fmt, store, work / name, kb=ds.kb)
     print(f"exported {fmt}: {counts['rows']} rows -> {name}")
 
-# Train encoder + reranker (the recipe of `aitl learn`), then the reward model.
+# Train encoder + reranker (the recipe of `aitl learn`): cross-validation on the feedback
+# chooses what to serve and keeps BM25 as it is when nothing beats it. Then the reward model.
 bm25 = aitl.BM25()
 bm25.add_documents(list(ds.kb))
 system, info = learn.train_system(ds.kb, store, bm25, seed=0)
-print(f"trained: encoder {info['encoder']['epochs_run']} epochs, "
-      f"ranker on {info['ranker']['lists']} lists")
+print(f"trained: encoder {info['encoder']['epochs_run']} epochs; serving "
+      f"{info['selection']['choice']} ({info['selection']['reason']})")
 reward = aitl.RewardModel()
 if prefs.pairs:
     reward.train(prefs.pairs)

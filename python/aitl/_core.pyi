@@ -1475,7 +1475,7 @@ class RankingList:
         ...
 class FeatureRanker:
     """
-    Learned reranker over query-document features (feature_names()) trained with LambdaRank on NDCG@k: model='trees' (gradient-boosted trees, LambdaMART; settings in trees={rounds, learning_rate, max_depth, max_leaves, min_child_weight, l2, min_split_gain, subsample, feature_subsample, max_bins}) or model='linear' (epochs, learning_rate, l2, beta1, beta2, epsilon). Settings as a dict and/or keywords (model, trees, epochs, learning_rate, ndcg_k, deep_pair_weight, deep_pair_per_dcg, l2, patience, min_delta, learn_feedback, leave_one_out, beta1, beta2, epsilon, seed, features).
+    Learned reranker over query-document features (feature_names()) trained with LambdaRank on NDCG@k: model='trees' (gradient-boosted trees, LambdaMART; settings in trees={rounds, learning_rate, max_depth, max_leaves, min_child_weight, l2, min_split_gain, subsample, feature_subsample, max_bins}) or model='linear' (epochs, learning_rate, l2, beta1, beta2, epsilon). Either model is a correction on top of the first-stage order: candidate i starts at -base_weight * log2(2 + i), so a model without evidence reproduces the first stage. Settings as a dict and/or keywords (model, trees, epochs, learning_rate, ndcg_k, deep_pair_weight, deep_pair_per_dcg, l2, base_weight, patience, min_delta, learn_feedback, leave_one_out, beta1, beta2, epsilon, seed, features).
     """
     @staticmethod
     def feature_names() -> list[str]:

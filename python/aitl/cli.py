@@ -210,9 +210,11 @@ def _parser() -> argparse.ArgumentParser:
     le.add_argument("--expand", action="store_true",
                     help="document expansion: the trained system's BM25 also indexes the "
                     "questions agents marked each document relevant for")
-    le.add_argument("--control", choices=["none", "shuffled"], default="none",
-                    help="shuffled: train on relevance labels shuffled across queries (a "
-                    "control with no signal: no gain may survive it)")
+    le.add_argument("--control", choices=["none", "shuffled", "shuffled-keep-positions"],
+                    default="none",
+                    help="shuffled: train on relevance labels shuffled across queries and "
+                    "shown positions (a control with no signal: no gain may survive it); "
+                    "shuffled-keep-positions: across queries only (keeps the rank profile)")
     le.add_argument("--base", choices=["auto", "bm25", "hybrid-minilm"], default="auto",
                     help="base system serving the feedback and compared against, no reranker: "
                     "bm25, or hybrid-minilm = RRF of BM25 and the zero-shot all-MiniLM-L6-v2 "

@@ -45,7 +45,7 @@ import numpy as np
 
 METRICS = ["recall@75", "precision@8", "ndcg@10", "mrr@10"]
 BASES = ["bm25", "hybrid-minilm"]
-CONTROLS = ["none", "shuffled"]
+CONTROLS = ["none", "shuffled", "shuffled-keep-positions"]
 ENCODERS = ["hashed", "minilm"]
 HYBRID_DEPTH = 100
 
@@ -242,22 +242,13 @@ def _cold_folds(lists: Sequence[_CaseList], k: int, seed: int) -> Dict[str, int]
     """Case id -> fold: cases sharing a positively judged document form one component, and a
     component goes to one fold (so each validation fold is cold to its training folds);
     components by size, largest first, each to the currently smallest fold (ties: seeded)."""
-    parent: Dict[str, str] = {}
+    from .protocols import components
 
-    def find(x: str) -> str:
-        while parent.setdefault(x, x) != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for l in lists:
-        find("c:" + l.case_id)
-        for d, g in zip(l.doc_ids, l.labels):
-            if g > 0:
-                parent[find("c:" + l.case_id)] = find("d:" + d)
+    comp = components({l.case_id: [d for d, g in zip(l.doc_ids, l.labels) if g > 0]
+                       for l in lists})
     comps: Dict[str, List[str]] = {}
     for l in lists:
-        comps.setdefault(find("c:" + l.case_id), []).append(l.case_id)
+        comps.setdefault(comp[l.case_id], []).append(l.case_id)
     sizes = [0] * k
     fold: Dict[str, int] = {}
     for c in sorted(comps, key=lambda c: (-len(comps[c]), _h(seed, "fold", min(comps[c])))):
@@ -269,8 +260,10 @@ def _cold_folds(lists: Sequence[_CaseList], k: int, seed: int) -> Dict[str, int]
 
 
 def _condensed_ndcg(run: Sequence[Any], labels: Mapping[str, float], k: int = 10) -> float:
-    """nDCG@k of a ranking restricted to its judged documents (gain 2^grade - 1): judged
-    documents the ranking does not hold count as not retrieved."""
+    """nDCG@k of a ranking restricted to its judged documents: judged documents the ranking does
+    not hold count as not retrieved. The gain is 2^grade - 1 on the merged (averaged, so
+    fractional) feedback grades, the ranker's own LambdaRank gain; ``aitl.evaluate`` takes
+    trec_eval's integer grades with gain = grade, so this cross-validation objective is its own."""
     import math
 
     judged = [h.id for h in run if h.id in labels]
@@ -568,6 +561,7 @@ def train_system(kb: Any, store: Any, base: Any, seed: int = 0, pool: int = 300,
                                         base_runs, dense_runs, sel["weight"], validation, text,
                                         pool, seed, keep, info, step)
         dense_list, weights = [extra, dense], [w_extra, sel["weight"]]
+    ranker = None
     if sel["model"] is not None:
         pools = _pools(cases, base_runs, dense_runs, sel["weight"], pool)
         ranker = _ranker(kb, sel["model"], seed, enc if sel["dense_feature"] else None)
@@ -664,8 +658,9 @@ def run_lift_experiment(data_dir: Any, seed: int = 0, eval_fraction: float = 0.5
     others ("unseen").
 
     :param protocol: ``group`` | ``cold`` | ``entity`` | ``time`` (:mod:`aitl.protocols`).
-    :param control: ``"none"`` or ``"shuffled"``: train on relevance labels shuffled across
-        queries (:func:`aitl.protocols.shuffle_relevance`); no gain may survive that.
+    :param control: ``"none"``, ``"shuffled"``: train on relevance labels shuffled across
+        queries and positions (:func:`aitl.protocols.shuffle_relevance`), no gain may survive
+        that; ``"shuffled-keep-positions"``: across queries only (keeps the rank profile).
     :param disjoint_phrasings: the folder is a scenario generated with
         ``disjoint_phrasings=True``: feedback from its "feedback" side, evaluation from its
         "eval" side (phrasing templates, nicknames and cities kept apart); ``protocol`` and
@@ -762,9 +757,10 @@ def run_lift_experiment(data_dir: Any, seed: int = 0, eval_fraction: float = 0.5
                                    retriever=None if base == "bm25" else base_retriever,
                                    retriever_version=base_version, doc_ids=served)
             store = got["store"]
-            if control == "shuffled":
-                store = protocols.shuffle_relevance(store, os.path.join(tmp, "shuffled.db"),
-                                                    seed)
+            if control != "none":
+                store = protocols.shuffle_relevance(
+                    store, os.path.join(tmp, "shuffled.db"), seed,
+                    keep_positions=control == "shuffled-keep-positions")
             tick("serve+annotate")
             kw: Dict[str, Any] = {}
             if encoder == "minilm":

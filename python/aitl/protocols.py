@@ -37,11 +37,12 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set
+from typing import Any, Dict, Iterable, List, Mapping, Sequence, Set
 
 PROTOCOLS = ("group", "cold", "entity", "time")
 
-__all__ = ["PROTOCOLS", "Split", "split_queries", "document_entity", "positive_feedback",
+__all__ = ["PROTOCOLS", "Split", "split_queries", "components", "document_entity",
+           "positive_feedback",
            "popularity_rerank", "seen_split", "shuffle_relevance"]
 
 
@@ -142,8 +143,9 @@ def split_queries(dataset: Any, protocol: str = "group", eval_fraction: float = 
     return Split(protocol, fb, ev, dropped, hidden, info)
 
 
-def _cold_sides(dataset: Any, qids: Sequence[str], f: float, seed: int,
-                info: Dict[str, Any]) -> Dict[str, str]:
+def components(relevant: Mapping[str, Iterable[str]]) -> Dict[str, str]:
+    """Connected components of items (queries, cases) that share a relevant document: item ->
+    a component key (union-find; items without documents are alone)."""
     parent: Dict[str, str] = {}
 
     def find(x: str) -> str:
@@ -152,11 +154,16 @@ def _cold_sides(dataset: Any, qids: Sequence[str], f: float, seed: int,
             x = parent[x]
         return x
 
-    for q in qids:
-        find("q:" + q)
-        for d in _relevant(dataset, q):
-            parent[find("q:" + q)] = find("d:" + d)
-    comp = {q: find("q:" + q) for q in qids}
+    for item, docs in relevant.items():
+        find("q:" + item)
+        for d in docs:
+            parent[find("q:" + item)] = find("d:" + d)
+    return {item: find("q:" + item) for item in relevant}
+
+
+def _cold_sides(dataset: Any, qids: Sequence[str], f: float, seed: int,
+                info: Dict[str, Any]) -> Dict[str, str]:
+    comp = components({q: _relevant(dataset, q) for q in qids})
     members: Dict[str, List[str]] = {}
     for q in qids:
         members.setdefault(comp[q], []).append(q)
@@ -241,13 +248,15 @@ def seen_split(qrels: Mapping[str, Mapping[str, int]], eval_ids: Iterable[str],
     return out
 
 
-def shuffle_relevance(store: Any, path: str, seed: int = 0) -> Any:
+def shuffle_relevance(store: Any, path: str, seed: int = 0, keep_positions: bool = False) -> Any:
     """A copy of ``store`` at ``path`` (a new SQLite file) whose relevance labels are shuffled
-    across queries: every knowledge-relevance annotation takes the label vector (by position of
-    the shown references) and the hand-selected documents of another, drawn by a seeded
-    permutation; hand-selected documents that this impression showed are dropped. Other
-    annotations are copied unchanged. The labels keep their counts and rank profile but no
-    longer say anything about the documents: the no-signal control."""
+    across queries: every knowledge-relevance annotation takes the label vector and the
+    hand-selected documents of another, drawn by a seeded permutation; the labels are also
+    permuted across the shown positions unless ``keep_positions`` (then label i goes to the i-th
+    shown reference, which keeps the rank profile: "the base's top ranks are relevant more
+    often", a signal that needs no feedback). Hand-selected documents that this impression
+    showed are dropped; other annotations are copied unchanged. The labels keep their counts
+    but no longer say anything about the documents: the no-signal control."""
     import numpy as np
 
     import aitl
@@ -256,7 +265,8 @@ def shuffle_relevance(store: Any, path: str, seed: int = 0) -> Any:
     shown = {i["id"]: [c["doc_id"] for c in i["shown"]] for i in imps}
     anns = store.annotations(as_dict=True)
     rel = [a for a in anns if a["type"] == "knowledge_relevance"]
-    perm = np.random.default_rng(seed).permutation(len(rel))
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(len(rel))
     src = [([bool(l["relevant"]) for l in rel[j]["labels"]], list(rel[j]["selected"]))
            for j in perm]
     out: List[Dict[str, Any]] = []
@@ -272,8 +282,10 @@ def shuffle_relevance(store: Any, path: str, seed: int = 0) -> Any:
             flags, selected = src[k]
             k += 1
             docs = shown[a["impression_id"]]
-            a["labels"] = [{"doc_id": d, "relevant": bool(flags[i]) if i < len(flags) else False}
-                           for i, d in enumerate(docs)]
+            flags = [flags[i] if i < len(flags) else False for i in range(len(docs))]
+            if not keep_positions:
+                flags = [flags[i] for i in rng.permutation(len(flags))]
+            a["labels"] = [{"doc_id": d, "relevant": bool(f)} for d, f in zip(docs, flags)]
             a["selected"] = [d for d in selected if d not in set(docs)]
             if not a["labels"] and not a["selected"]:
                 continue

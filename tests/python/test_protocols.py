@@ -2,6 +2,7 @@
 shuffled labels give no lift, and a cold split is never significantly worse than the base."""
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -112,6 +113,14 @@ def test_shuffled_relevance_keeps_counts_but_breaks_the_documents(d11, tmp_path:
                 total += 1
                 hits += l["doc_id"] in relevant(d11, imps[x["impression_id"]])
     assert total > 100 and hits / total < 0.3
+    # keep_positions: label i still goes to the i-th shown reference (the rank profile stays)
+    kept = protocols.shuffle_relevance(store, str(tmp_path / "kept.db"), seed=0,
+                                       keep_positions=True)
+    profile = lambda xs: Counter(i for x in xs for i, l in enumerate(x["labels"])  # noqa: E731
+                                 if l["relevant"])
+    rel_k = [x for x in kept.annotations(as_dict=True) if x["type"] == "knowledge_relevance"]
+    assert profile(rel_k) == profile(rel_a)
+    assert profile(rel_b) != profile(rel_a)
 
 
 def test_shuffled_labels_give_no_lift(dstc11_beir: Path):
