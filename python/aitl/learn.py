@@ -1,37 +1,28 @@
 """Offline lift experiment: learn from simulated feedback, evaluate on held-out queries.
 
 :func:`run_lift_experiment` (and ``aitl learn``) splits the judged queries of a BEIR folder's
-``test`` qrels into a feedback part and an evaluation part (whole groups of ``groups.tsv`` on one
-side when present, at random otherwise), serves the feedback queries with the base system
+``test`` qrels by an evaluation protocol (:mod:`aitl.protocols`: cold by default, entity, group,
+time, or the scenario's disjoint phrasings), serves the feedback queries with the base system
 (:class:`aitl.sim.BaseSystem`), lets the simulated agents of :mod:`aitl.sim` annotate the
-impressions, compiles the store, trains encoder(s) and ranker, and evaluates base vs trained on
-the held-out queries, with paired bootstrap 95% intervals of the per-query difference
-(trained - base).
+impressions, trains from the store (:func:`train_system`) and evaluates base, the popularity
+baseline and trained on the held-out queries, with paired bootstrap 95% intervals of the
+per-query differences and the metrics split by whether a query's gold got feedback.
 
 Base systems (``base``), both without a reranker:
 
-* ``"bm25"``: BM25 top-75 (the default);
+* ``"bm25"``: BM25;
 * ``"hybrid-minilm"``: RRF (k = 60, depth 100) of BM25 and the zero-shot all-MiniLM-L6-v2
   (exact cosine index), as ``aitl eval --retriever hybrid --encoder minilm``. The corpus
-  embeddings of the zero-shot model are cached on disk (:func:`aitl.minilm.encode_cached`).
+  embeddings of the zero-shot model are cached on disk (:func:`aitl.minilm.encode_cached`);
+* ``"auto"`` (the default): hybrid-minilm when the ``models`` extra is installed, else bm25.
 
-Encoder trainers (``encoder``, the slot of :mod:`aitl.trainers`; default ``"hashed"`` for the
-BM25 base, ``"minilm"`` for the hybrid one):
-
-* ``"hashed"``: the hashed n-gram encoder (:class:`aitl.trainers.HashedEncoderTrainer`:
-  contrastive, in-batch + 1 hard negative, early stopping on a 10% time-split validation).
-  Trained system: the feature ranker (LambdaRank, NDCG@8) over the pool RRF(BM25 top-300,
-  trained dense top-300), with the dense-score feature of each training list computed out of
-  fold (two encoders, each trained on the other half of the cases) so that the ranker does not
-  learn to over-trust a dense score that is inflated on its own training queries.
-* ``"minilm"``: the paper's path: all-MiniLM-L6-v2 fine-tuned with sentence-transformers'
-  ``MultipleNegativesRankingLoss`` on (query, positive, hard negative) rows
-  (:class:`aitl.trainers.MiniLMTrainer`), saved as a new encoder version and the corpus
-  re-indexed with it; the hashed encoder is trained as well (it feeds the ranker's dense
-  feature, which takes a HashedEncoder). Trained system: the feature ranker over the pool
-  RRF(BM25 top-300, fine-tuned MiniLM top-300, trained hashed top-300). The ranker's training
-  lists are pooled with the zero-shot MiniLM in place of the fine-tuned one (the fine-tuned
-  model has seen those queries: its ranks there are better than on new queries).
+What is trained (:func:`train_system`, also the flywheel's challenger): the hashed n-gram encoder
+(:class:`aitl.trainers.HashedEncoderTrainer`), out-of-fold encoders for the training lists, the
+feature ranker (a correction of the first-stage order, so no evidence means the base), and with
+``encoder="minilm"`` (the default with the hybrid base) all-MiniLM-L6-v2 fine-tuned with
+sentence-transformers (:class:`aitl.trainers.MiniLMTrainer`) and the corpus re-indexed with it.
+:func:`select_ranker` chooses what to serve by cross-validation on cold folds of the feedback and
+keeps the base when nothing beats it.
 """
 from __future__ import annotations
 
