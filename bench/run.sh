@@ -24,6 +24,9 @@ export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 .venv/bin/python bench/bench_generalize.py "$@"
 if [[ " $* " != *" --quick "* ]]; then
   .venv/bin/python bench/bench_generalize.py --base hybrid-minilm --rows entity,cold,group
+  # Cross-encoder reranker trained from feedback: learners' costs per 1,000 feedback pairs,
+  # rerank latency (75 candidates), quality on the cold split (about 6 minutes).
+  .venv/bin/python bench/bench_crossencoder.py
   # The flywheel on DSTC11 with whole entities held out of the stream (5 rounds).
   dstc="$(mktemp -d)/dstc11"
   .venv/bin/aitl convert dstc11 "${AITL_DATA_DIR:-../shared/data}/dstc11-track5" "$dstc" >/dev/null
