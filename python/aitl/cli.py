@@ -207,6 +207,10 @@ def _parser() -> argparse.ArgumentParser:
                     help="the data is a scenario written with `aitl scenario "
                     "--disjoint-phrasings`: feedback from its feedback side, evaluation from its "
                     "eval side (phrasing templates, nicknames and cities kept apart)")
+    le.add_argument("--cross-encoder", action="store_true",
+                    help="also train a cross-encoder reranker from the feedback (models extra; "
+                    "slow on a CPU); served over the top 30 only if it beats the rest on a "
+                    "held-out cold fold of the feedback")
     le.add_argument("--expand", action="store_true",
                     help="document expansion: the trained system's BM25 also indexes the "
                     "questions agents marked each document relevant for")
@@ -488,7 +492,7 @@ def _learn(args: argparse.Namespace) -> int:
                                     encoder=args.encoder, encoder_dir=args.encoder_dir,
                                     protocol=args.protocol, control=args.control,
                                     disjoint_phrasings=args.disjoint_phrasings,
-                                    expand=args.expand)
+                                    expand=args.expand, cross_encoder=args.cross_encoder)
     with open(args.report, "w", encoding="utf-8") as f:
         json.dump(rep, f, indent=1)
         f.write("\n")

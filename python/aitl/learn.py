@@ -145,11 +145,12 @@ class TrainedSystem:
     With no dense weight and no ranker it ranks exactly as the base."""
 
     def __init__(self, base: Any, dense: Sequence[Any], weights: Sequence[float], ranker: Any,
-                 pool: int, choice: str = "base") -> None:
+                 pool: int, choice: str = "base", second: Any = None, depth: int = 30) -> None:
         self.base, self.ranker, self.pool = base, ranker, pool
         self.dense = list(dense)
         self.weights = [float(w) for w in weights]
         self.choice = choice
+        self.second, self.depth = second, depth  # e.g. a cross-encoder over the top ``depth``
         self.encoder: Any = None  # the trained hashed encoder (set by train_system)
 
     def pool_many(self, queries: Sequence[str]) -> List[List[Any]]:
@@ -167,10 +168,13 @@ class TrainedSystem:
                 for i in range(len(queries))]
 
     def search_many(self, queries: Sequence[str]) -> List[List[Any]]:
-        pools = self.pool_many(queries)
-        if self.ranker is None:
-            return pools
-        return self.ranker.rerank_many(list(queries), pools, self.pool)
+        runs = self.pool_many(queries)
+        if self.ranker is not None:
+            runs = self.ranker.rerank_many(list(queries), runs, self.pool)
+        if self.second is not None:
+            top = self.second.rerank_many(list(queries), [r[:self.depth] for r in runs], self.depth)
+            runs = [list(t) + list(r[self.depth:]) for t, r in zip(top, runs)]
+        return runs
 
 
 def _contrastive(examples: Sequence[Any], text: Mapping[str, str]) -> List[Any]:
@@ -407,6 +411,40 @@ def expand_documents(store: Any, retriever: Any, kb: Any, until_seq: int = 0,
     return {"documents": sum(1 for d, q in added.items() if d in known and q), "questions": n}
 
 
+def _second_stage(trainer: Any, store: Any, until_seq: int, cases: Sequence[_CaseList],
+                  fold: Mapping[str, int], base_runs: Mapping[str, Sequence[Any]],
+                  dense_runs: Mapping[str, Sequence[Any]], weight: float, depth: int,
+                  text: Mapping[str, str], pool: int, seed: int, info: Dict[str, Any],
+                  step: Callable[[str], None]) -> Any:
+    """Train a second-stage reranker without the cases of cold fold 0 and keep it only when it
+    raises fold 0's condensed nDCG@10 over the first stage's top ``depth`` significantly."""
+    import aitl
+
+    name = getattr(trainer, "name", "reranker")
+    held = {l.case_id for l in cases if fold[l.case_id] == 0}
+    lists = [l for l in aitl.compile_rerank(store, until_seq=until_seq) if l.case_id not in held]
+    model, tinfo = trainer.fit(lists, text)
+    step(name)
+    val = [l for l in cases if l.case_id in held]
+    first = _pools(val, base_runs, dense_runs, weight, pool)
+    top = model.rerank_many([l.query for l in val], [first[l.case_id][:depth] for l in val], depth)
+    a = [_condensed_ndcg(first[l.case_id], dict(zip(l.doc_ids, l.labels))) for l in val]
+    b = [_condensed_ndcg(list(t) + first[l.case_id][depth:], dict(zip(l.doc_ids, l.labels)))
+         for l, t in zip(val, top)]
+    gain = float(np.mean(np.asarray(b) - np.asarray(a))) if val else 0.0
+    lo, hi = paired_bootstrap(a, b, 1000, seed, alpha=0.10)
+    chosen = gain > 0 and lo > 0
+    tinfo = dict(tinfo)
+    tinfo.update({"trained_without_fold": 0, "validation_cases": len(val), "depth": depth,
+                  "gain": round(gain, 4), "ci90": [round(lo, 4), round(hi, 4)], "chosen": chosen,
+                  "reason": (f"{name} over the top {depth}: condensed nDCG@10 {gain:+.4f} on cold "
+                             f"fold 0 (90% CI [{lo:+.4f}, {hi:+.4f}], {len(val)} cases): "
+                             + ("served" if chosen else "not served"))})
+    step(f"{name} check")
+    info[name] = tinfo
+    return model if chosen else None
+
+
 def _extra_encoder(kb: Any, trainer: Any, dense_index: Optional[Callable[[Any], Any]],
                    rex: Sequence[Any], cases: Sequence[_CaseList], fold: Mapping[str, int],
                    base_runs: Mapping[str, Sequence[Any]], dense_runs: Mapping[str, Sequence[Any]],
@@ -460,7 +498,8 @@ def train_system(kb: Any, store: Any, base: Any, seed: int = 0, pool: int = 300,
                  progress: Optional[Callable[[str], None]] = None,
                  encoder_trainer: Any = None, dense_index: Optional[Callable[[Any], Any]] = None,
                  until_seq: int = 0, folds: int = 3, configs: Sequence[Config] = (),
-                 train_docs: Optional[Sequence[str]] = None) -> Tuple[TrainedSystem, Dict]:
+                 train_docs: Optional[Sequence[str]] = None, reranker_trainer: Any = None,
+                 rerank_depth: int = 30) -> Tuple[TrainedSystem, Dict]:
     """Train from the store and choose what to serve by cross-validation
     (:func:`select_ranker`): the base ranking as it is, fused with the trained dense retriever,
     and/or reranked by the feature ranker (a correction on top of the first-stage order).
@@ -479,7 +518,10 @@ def train_system(kb: Any, store: Any, base: Any, seed: int = 0, pool: int = 300,
     with seq <= until_seq only (0: all). ``configs``: what to cross-validate (default
     :data:`CONFIGS`; one configuration: no choice). ``train_docs``: the documents the training
     lists' candidate pools may hold (those that were served when the feedback was given; None:
-    all of ``kb``).
+    all of ``kb``). ``reranker_trainer``: a second-stage reranker trainer (e.g.
+    :class:`aitl.trainers.CrossEncoderTrainer`: ``fit(lists, text) -> (reranker, info)``), trained
+    without the cases of the first cold fold, which then decide whether it reranks the top
+    ``rerank_depth`` (the same rule as :func:`select_ranker`).
     Returns the system and a dict of training details (``info["selection"]`` says what was
     chosen and why)."""
     import aitl
@@ -559,7 +601,13 @@ def train_system(kb: Any, store: Any, base: Any, seed: int = 0, pool: int = 300,
         lists = _ranking_lists(cases, pools, dense_scores, sel["dense_feature"])
         ranker.fit(lists, None)
         info["ranker"] = {"lists": len(lists), "model": sel["model"]}
-    system = TrainedSystem(base, dense_list, weights, ranker, pool, sel["choice"])
+    second = None
+    if reranker_trainer is not None:
+        second = _second_stage(reranker_trainer, store, until_seq, cases, fold, base_runs,
+                               dense_runs, sel["weight"], rerank_depth, text, pool, seed, info,
+                               step)
+    system = TrainedSystem(base, dense_list, weights, ranker, pool, sel["choice"], second,
+                           rerank_depth)
     system.encoder = enc
     step("ranker")
     return system, info
@@ -632,7 +680,7 @@ def run_lift_experiment(data_dir: Any, seed: int = 0, eval_fraction: float = 0.5
                         cache_dir: Optional[Any] = None, protocol: str = "cold",
                         control: str = "none", disjoint_phrasings: bool = False,
                         configs: Sequence[Config] = (),
-                        expand: bool = False) -> Dict[str, Any]:
+                        expand: bool = False, cross_encoder: bool = False) -> Dict[str, Any]:
     """Run the offline lift experiment on a BEIR folder; returns the report dict::
 
         {"protocol": {...}, "base": {metric: x}, "popularity": {...}, "trained": {...},
@@ -659,6 +707,10 @@ def run_lift_experiment(data_dir: Any, seed: int = 0, eval_fraction: float = 0.5
     :param expand: after training, the trained system's BM25 indexes documents expanded with
         the questions agents marked them relevant for (:func:`expand_documents`); compare
         ``by_gold`` seen and unseen to see where that helps.
+    :param cross_encoder: also train a cross-encoder reranker
+        (:class:`aitl.trainers.CrossEncoderTrainer`, needs the ``models`` extra) without the
+        first cold fold, which decides whether it reranks the top 30; slow on a CPU (about 2 s
+        per query for 75 candidates on this machine).
     :param base: ``"bm25"``, ``"hybrid-minilm"`` or ``"auto"`` (hybrid-minilm when the
         ``models`` extra is installed, else bm25).
     :param encoder: ``"hashed"`` or ``"minilm"``; ``None``: hashed for bm25, minilm for
@@ -766,6 +818,11 @@ def run_lift_experiment(data_dir: Any, seed: int = 0, eval_fraction: float = 0.5
                           dense_index=lambda e: _minilm_index(
                               ds.kb, e, train_queries,
                               cache if encoder_dir is not None else None, progress))
+            if cross_encoder:
+                from .trainers import CrossEncoderTrainer
+
+                kw["reranker_trainer"] = CrossEncoderTrainer(
+                    os.path.join(tmp, "rerankers"), seed=seed, show_progress=progress)
             system, info = train_system(ds.kb, store, base_retriever, seed=seed, pool=pool,
                                         progress=tick, train_docs=served, configs=configs,
                                         **kw)
@@ -807,6 +864,7 @@ def run_lift_experiment(data_dir: Any, seed: int = 0, eval_fraction: float = 0.5
                            f"RRF(k=60, depth {HYBRID_DEPTH}) of BM25 and zero-shot "
                            "all-MiniLM-L6-v2 (exact cosine); no reranker"),
            "encoder": encoder, "control": control, "expand": expand,
+           "cross_encoder": cross_encoder,
            "sim_config": (sim_config.to_dict() if sim_config is not None else "default"),
            "bootstrap": {"resamples": 1000, "seed": seed, "statistic": "mean paired difference "
                          "trained - base (ci95) and trained - popularity (ci95_vs_popularity)"}}
@@ -859,4 +917,11 @@ def format_report(rep: Mapping[str, Any]) -> str:
                      f"{b['trained']['ndcg@10']:.4f}; MRR@10 {b['base']['mrr@10']:.4f} -> "
                      f"{b['trained']['mrr@10']:.4f}")
     lines.append(f"chosen: {rep['selection']['reason']}")
+    for extra in ("encoder_minilm", "crossencoder"):
+        x = rep.get("training", {}).get(extra)
+        if x and "reason" in x:
+            lines.append(f"{extra}: {x['reason']}")
+        elif x and "weight" in x:
+            lines.append(f"{extra}: fusion weight {x['weight']} chosen on cold fold 0 "
+                         f"({x.get('validation_cases')} cases)")
     return "\n".join(lines)

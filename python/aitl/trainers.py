@@ -419,20 +419,27 @@ class MiniLMTrainer:
         finally:
             if self.threads is not None:
                 torch.set_num_threads(old_threads)
-        shutil.rmtree(os.path.join(work, "run"), ignore_errors=True)
         out = {"steps": int(result.global_step),
                "train_loss": round(float(result.training_loss), 5),
                "train_seconds": round(seconds, 3),
                "seconds_per_1000_pairs": round(1000.0 * seconds / (len(rows) * s["epochs"]), 3)}
-        with open(os.path.join(work, "aitl_encoder.json"), "w", encoding="utf-8") as f:
-            json.dump({**{k: v for k, v in info.items() if k != "path"}, **out}, f, indent=1)
-        os.makedirs(self.output_dir, exist_ok=True)
-        shutil.rmtree(folder, ignore_errors=True)
-        os.replace(work, folder)
+        _publish_version(work, folder, self.output_dir, "aitl_encoder.json", info, out)
         if self.show_progress:
             print(f"MiniLM fine-tuned: {len(rows)} rows, {out['steps']} steps, {seconds:.1f} s "
                   f"-> {folder}", file=sys.stderr)
         return out
+
+
+def _publish_version(work: str, folder: str, output_dir: str, manifest: str,
+                     info: Mapping[str, Any], out: Mapping[str, Any]) -> None:
+    """Finish a trained model version: drop the trainer's scratch folder, write the manifest
+    (``info`` without its path, plus ``out``) and move ``work`` into place as ``folder``."""
+    shutil.rmtree(os.path.join(work, "run"), ignore_errors=True)
+    with open(os.path.join(work, manifest), "w", encoding="utf-8") as f:
+        json.dump({**{k: v for k, v in info.items() if k != "path"}, **out}, f, indent=1)
+    os.makedirs(output_dir, exist_ok=True)
+    shutil.rmtree(folder, ignore_errors=True)
+    os.replace(work, folder)
 
 
 # --------------------------------------------------------------------------------------------
@@ -870,15 +877,10 @@ class CrossEncoderTrainer:
                 result = trainer.train()
                 seconds = time.perf_counter() - t0
                 model.save(work)
-        shutil.rmtree(os.path.join(work, "run"), ignore_errors=True)
         out = {"steps": int(result.global_step),
                "train_loss": round(float(result.training_loss), 5),
                "train_seconds": round(seconds, 3)}
-        with open(os.path.join(work, "aitl_reranker.json"), "w", encoding="utf-8") as f:
-            json.dump({**{k: v for k, v in info.items() if k != "path"}, **out}, f, indent=1)
-        os.makedirs(self.output_dir, exist_ok=True)
-        shutil.rmtree(folder, ignore_errors=True)
-        os.replace(work, folder)
+        _publish_version(work, folder, self.output_dir, "aitl_reranker.json", info, out)
         if self.show_progress:
             print(f"cross-encoder trained: {len(rows)} rows, {out['steps']} steps, "
                   f"{seconds:.1f} s -> {folder}", file=sys.stderr)

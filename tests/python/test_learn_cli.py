@@ -148,7 +148,7 @@ def test_learn_hybrid_minilm_runs_end_to_end_on_a_dstc11_slice(dstc11_beir: Path
     out = tmp_path / "hybrid.json"
     env = dict(os.environ, AITL_CACHE_DIR=str(tmp_path / "cache"), HF_HUB_OFFLINE="1",
                TRANSFORMERS_OFFLINE="1")
-    proc = run_aitl("learn", "--data", data, "--seed", "0", "--base", "auto",
+    proc = run_aitl("learn", "--data", data, "--seed", "0", "--base", "auto", "--cross-encoder",
                     "--encoder-dir", tmp_path / "encoders", "--report", out, "-q", env=env)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
@@ -168,6 +168,12 @@ def test_learn_hybrid_minilm_runs_end_to_end_on_a_dstc11_slice(dstc11_beir: Path
     folder = tmp_path / "encoders" / ft["version"]
     assert ft["version"].startswith("minilm-") and (folder / "aitl_encoder.json").is_file()
     assert (folder / "config.json").is_file()
+    # the cross-encoder option: trained without cold fold 0, which decided whether it serves
+    ce = rep["training"]["crossencoder"]
+    assert rep["config"]["cross_encoder"] is True and ce["trained_without_fold"] == 0
+    assert ce["validation_cases"] > 0 and isinstance(ce["chosen"], bool)
+    assert ("served" if ce["chosen"] else "not served") in ce["reason"]
+    assert "crossencoder:" in proc.stdout
     # the zero-shot corpus embeddings went to the cache
     assert list((tmp_path / "cache" / "embeddings").glob("all-MiniLM-L6-v2-*.npy"))
     assert {"zero-shot minilm index", "encoder minilm", "re-index"} <= set(rep["timings"])
