@@ -76,6 +76,21 @@ inline void from_json(const nlohmann::json& j, fusion_config& c) {
     detail::config_read_key(j, t, "depth", c.depth);
 }
 
+namespace detail {
+// The k best (id, fused score) pairs as hits, best first, ties by smaller id.
+inline hits best_fused(std::vector<std::pair<std::string_view, double>>& fused, std::size_t k) {
+    auto better = [](const std::pair<std::string_view, double>& a, const std::pair<std::string_view, double>& b) {
+        return a.second > b.second || (a.second == b.second && a.first < b.first);
+    };
+    const std::size_t n = std::min(k, fused.size());
+    std::partial_sort(fused.begin(), fused.begin() + static_cast<std::ptrdiff_t>(n), fused.end(), better);
+    hits out;
+    out.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) out.push_back(hit{std::string(fused[i].first), static_cast<float>(fused[i].second)});
+    return out;
+}
+}  // namespace detail
+
 /// @brief Fuses two ranked lists (best first) into the k best, ordered by fused score, ties
 /// by smaller id. A document missing from one list gets 0 from it. Under weighted fusion a
 /// list's scores are min-max normalised to [0, 1]; a list whose scores are all equal
@@ -114,15 +129,7 @@ inline hits fuse(const hits& first, const hits& second, std::size_t k, const fus
     const bool weighted = config.method == fusion_method::weighted;
     add_list(first, weighted ? config.weight : 1.0);
     add_list(second, weighted ? 1.0 - config.weight : 1.0);
-    auto better = [](const std::pair<std::string_view, double>& a, const std::pair<std::string_view, double>& b) {
-        return a.second > b.second || (a.second == b.second && a.first < b.first);
-    };
-    const std::size_t n = std::min(k, fused.size());
-    std::partial_sort(fused.begin(), fused.begin() + static_cast<std::ptrdiff_t>(n), fused.end(), better);
-    hits out;
-    out.reserve(n);
-    for (std::size_t i = 0; i < n; ++i) out.push_back(hit{std::string(fused[i].first), static_cast<float>(fused[i].second)});
-    return out;
+    return detail::best_fused(fused, k);
 }
 
 /**
@@ -159,15 +166,7 @@ inline hits fuse_rrf(const std::vector<const hits*>& lists, std::vector<double> 
             else fused[ins.first->second].second += contribution;
         }
     }
-    auto better = [](const std::pair<std::string_view, double>& a, const std::pair<std::string_view, double>& b) {
-        return a.second > b.second || (a.second == b.second && a.first < b.first);
-    };
-    const std::size_t n = std::min(k, fused.size());
-    std::partial_sort(fused.begin(), fused.begin() + static_cast<std::ptrdiff_t>(n), fused.end(), better);
-    hits out;
-    out.reserve(n);
-    for (std::size_t i = 0; i < n; ++i) out.push_back(hit{std::string(fused[i].first), static_cast<float>(fused[i].second)});
-    return out;
+    return detail::best_fused(fused, k);
 }
 
 /**
