@@ -26,6 +26,8 @@ __all__ = ["BeirDataset", "load", "load_queries", "load_groups", "load_responses
 
 
 def _parse_error(file: PathLike, line: int, field: str, what: str) -> ParseError:
+    """A ParseError shaped like the C++ one: ``file:line: field 'f': what`` with attributes
+    (the one helper of the Python loaders: beir, dstc11, mtrag, scenario)."""
     err = ParseError(f"{file}:{line}: field '{field}': {what}")
     err.file = str(file)
     err.line = int(line)

@@ -52,20 +52,12 @@ import os
 from pathlib import Path
 from typing import Any, Dict, List, Sequence, Tuple, Union
 
-from ._core import ConfigError, IoError, ParseError
+from ._core import ConfigError, IoError
+from .beir import _parse_error
 
 PathLike = Union[str, "os.PathLike[str]"]
 
 __all__ = ["convert", "dialogue_groups"]
-
-
-def _parse_error(file: PathLike, line: int, field: str, what: str) -> ParseError:
-    """A ParseError shaped like the C++ one: ``file:line: field 'f': what`` with attributes."""
-    err = ParseError(f"{file}:{line}: field '{field}': {what}")
-    err.file = str(file)
-    err.line = int(line)
-    err.field = field
-    return err
 
 
 def _read_json(path: Path) -> Any:

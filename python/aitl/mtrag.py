@@ -136,12 +136,10 @@ def default_path(data_dir: Optional[PathLike] = None) -> Path:
 
 
 def _parse_error(file: PathLike, field: str, what: str, line: int = 0) -> ParseError:
-    """A ParseError shaped like the C++ one: ``file:line: field 'f': what`` with attributes."""
-    err = ParseError(f"{file}:{line}: field '{field}': {what}")
-    err.file = str(file)
-    err.line = int(line)
-    err.field = field
-    return err
+    """:func:`aitl.beir._parse_error` with the field first (this file is one JSON document)."""
+    from .beir import _parse_error as parse_error
+
+    return parse_error(file, line, field, what)
 
 
 def _one_line(text: str) -> str:

@@ -2162,7 +2162,9 @@ def withheld_ids(path: PathLike) -> List[str]:
 
 
 def _query_rows(path: PathLike, where: str) -> Tuple[Path, List[Dict[str, Any]]]:
-    from ._core import IoError, ParseError
+    """The query rows of a scenario's queries.jsonl, each with its line number under "_line"."""
+    from ._core import IoError
+    from .beir import _parse_error
 
     p = Path(path)
     f = p / "queries.jsonl" if p.is_dir() else p
@@ -2170,18 +2172,22 @@ def _query_rows(path: PathLike, where: str) -> Tuple[Path, List[Dict[str, Any]]]
         raise IoError(f"scenario.{where}: file not found (got {f}, expected a scenario folder "
                       "written by aitl.scenario.generate)")
     rows = []
-    with open(f, "r", encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
+    with open(f, "rb") as fh:
+        for n, raw in enumerate(fh, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise _parse_error(f, n, "", f"not UTF-8 ({e.reason} at byte {e.start} of the "
+                                             "line)") from None
             if not line.strip():
                 continue
             try:
                 row = json.loads(line)
-            except json.JSONDecodeError as e:
-                row = e
+            except (json.JSONDecodeError, RecursionError):
+                row = None
             if not isinstance(row, dict) or not isinstance(row.get("_id"), str):
-                err = ParseError(f"{f}:{n}: field '_id': not a query object with a string _id")
-                err.file, err.line, err.field = str(f), n, "_id"
-                raise err
+                raise _parse_error(f, n, "_id", "not a query object with a string _id")
+            row["_line"] = n
             rows.append(row)
     return f, rows
 
@@ -2197,7 +2203,8 @@ def phrasing_sides(path: PathLike) -> Dict[str, str]:
     :raises IoError: no queries.jsonl in ``path``.
     :raises ParseError: a line is not a query, or only some queries have a side.
     """
-    from ._core import ConfigError, ParseError
+    from ._core import ConfigError
+    from .beir import _parse_error
 
     f, rows = _query_rows(path, "phrasing_sides")
     if not any("phrasing_side" in r for r in rows):
@@ -2205,12 +2212,10 @@ def phrasing_sides(path: PathLike) -> Dict[str, str]:
                           "scenario generated with disjoint_phrasings=False, expected one "
                           "generated with ScenarioConfig(disjoint_phrasings=True))")
     sides = {}
-    for n, r in enumerate(rows, 1):
+    for r in rows:
         if r.get("phrasing_side") not in SIDES:
-            err = ParseError(f"{f}:{n}: field 'phrasing_side': missing or not one of "
-                             f"{list(SIDES)} (got {r.get('phrasing_side')!r})")
-            err.file, err.line, err.field = str(f), n, "phrasing_side"
-            raise err
+            raise _parse_error(f, r["_line"], "phrasing_side", f"missing or not one of "
+                               f"{list(SIDES)} (got {r.get('phrasing_side')!r})")
         sides[r["_id"]] = r["phrasing_side"]
     return sides
 

@@ -385,25 +385,13 @@ class MiniLMTrainer:
                 else _mnrl_class()(model, scale=s["scale"]))
         work = folder + f".{os.getpid()}.tmp"
         shutil.rmtree(work, ignore_errors=True)
-        import transformers
-
-        # transformers 5 takes the warm-up ratio as a float warmup_steps (warmup_ratio is
-        # deprecated there); 4 needs warmup_ratio
-        warmup = ({"warmup_steps": s["warmup_ratio"]}
-                  if int(transformers.__version__.split(".")[0]) >= 5
-                  else {"warmup_ratio": s["warmup_ratio"]})
         # stdout stays the caller's (transformers prints its metrics there): training output goes
         # to stderr, or nowhere without progress (model-card and saving bars, warnings)
         sink = sys.stderr if self.show_progress else io.StringIO()
         try:
             with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
                 args = SentenceTransformerTrainingArguments(
-                    output_dir=os.path.join(work, "run"), num_train_epochs=s["epochs"],
-                    per_device_train_batch_size=s["batch_size"],
-                    learning_rate=s["learning_rate"], **warmup, lr_scheduler_type="linear",
-                    seed=s["seed"], data_seed=s["seed"], use_cpu=True, report_to="none",
-                    save_strategy="no", logging_strategy="no", dataloader_num_workers=0,
-                    disable_tqdm=not self.show_progress,
+                    **_training_arguments(s, work, self.show_progress),
                     batch_sampler=BatchSamplers.NO_DUPLICATES)
                 trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=data,
                                                      loss=loss)
@@ -428,6 +416,23 @@ class MiniLMTrainer:
             print(f"MiniLM fine-tuned: {len(rows)} rows, {out['steps']} steps, {seconds:.1f} s "
                   f"-> {folder}", file=sys.stderr)
         return out
+
+
+def _training_arguments(s: Mapping[str, Any], work: str, show_progress: Any) -> Dict[str, Any]:
+    """The sentence-transformers training arguments both trainers share: CPU, seeded, linear
+    schedule with warm-up, nothing saved or logged along the way."""
+    import transformers
+
+    # transformers 5 takes the warm-up ratio as a float warmup_steps (warmup_ratio is
+    # deprecated there); 4 needs warmup_ratio
+    warmup = ({"warmup_steps": s["warmup_ratio"]}
+              if int(transformers.__version__.split(".")[0]) >= 5
+              else {"warmup_ratio": s["warmup_ratio"]})
+    return dict(output_dir=os.path.join(work, "run"), num_train_epochs=s["epochs"],
+                per_device_train_batch_size=s["batch_size"], learning_rate=s["learning_rate"],
+                **warmup, lr_scheduler_type="linear", seed=s["seed"], data_seed=s["seed"],
+                use_cpu=True, report_to="none", save_strategy="no", logging_strategy="no",
+                dataloader_num_workers=0, disable_tqdm=not show_progress)
 
 
 def _publish_version(work: str, folder: str, output_dir: str, manifest: str,
@@ -838,7 +843,6 @@ class CrossEncoderTrainer:
         _offline_env()
         try:
             import torch
-            import transformers
             from datasets import Dataset
             from sentence_transformers.cross_encoder import (CrossEncoderTrainer as _STTrainer,
                                                              CrossEncoderTrainingArguments)
@@ -848,9 +852,6 @@ class CrossEncoderTrainer:
                               f"datasets: {_EXTRA_HINT}") from e
         work = folder + f".{os.getpid()}.tmp"
         shutil.rmtree(work, ignore_errors=True)
-        warmup = ({"warmup_steps": s["warmup_ratio"]}
-                  if int(transformers.__version__.split(".")[0]) >= 5
-                  else {"warmup_ratio": s["warmup_ratio"]})
         sink = sys.stderr if self.show_progress else io.StringIO()
         with _torch_threads(self.threads):
             torch.manual_seed(s["seed"])  # the new classification head
@@ -860,12 +861,7 @@ class CrossEncoderTrainer:
                                       "label": [r[2] for r in rows]})
             with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
                 args = CrossEncoderTrainingArguments(
-                    output_dir=os.path.join(work, "run"), num_train_epochs=s["epochs"],
-                    per_device_train_batch_size=s["batch_size"],
-                    learning_rate=s["learning_rate"], **warmup, lr_scheduler_type="linear",
-                    seed=s["seed"], data_seed=s["seed"], use_cpu=True, report_to="none",
-                    save_strategy="no", logging_strategy="no", dataloader_num_workers=0,
-                    disable_tqdm=not self.show_progress)
+                    **_training_arguments(s, work, self.show_progress))
                 trainer = _STTrainer(model=model, args=args, train_dataset=data,
                                      loss=BinaryCrossEntropyLoss(model))
                 if not self.show_progress:

@@ -351,3 +351,20 @@ def test_cli_scenario_disjoint_phrasings_flag(tmp_path, capsys):
     assert set(scenario.phrasing_sides(out).values()) == {"feedback", "eval"}
     meta = json.loads((out / "scenario.json").read_text())
     assert meta["config"]["disjoint_phrasings"] is True
+
+
+def test_phrasing_readers_name_the_line_of_bad_bytes_and_deep_nesting(tmp_path):
+    (tmp_path / "queries.jsonl").write_bytes(
+        b'{"_id": "q1", "phrasing_side": "eval"}\n\n{"_id": "q2", "phrasing_side": "feedback"}\n')
+    assert scenario.phrasing_sides(tmp_path) == {"q1": "eval", "q2": "feedback"}
+    (tmp_path / "queries.jsonl").write_bytes(
+        b'{"_id": "q1", "phrasing_side": "eval"}\n\n{"_id": "q2", "phrasing_side": "sideways"}\n')
+    with pytest.raises(aitl.ParseError, match=r"queries.jsonl:3: field 'phrasing_side'") as e:
+        scenario.phrasing_sides(tmp_path)
+    assert (e.value.line, e.value.field) == (3, "phrasing_side")  # blank lines still count
+    (tmp_path / "queries.jsonl").write_bytes(b'{"_id": "q1", "phrasing_side": "eval"}\n{"_id": "\xff"}\n')
+    with pytest.raises(aitl.ParseError, match=r"queries.jsonl:2: .*not UTF-8"):
+        scenario.phrasing_sides(tmp_path)
+    (tmp_path / "queries.jsonl").write_text("[" * 100_000 + "\n")
+    with pytest.raises(aitl.ParseError, match=r"queries.jsonl:1: field '_id'"):
+        scenario.phrasing_sides(tmp_path)
