@@ -16,6 +16,7 @@
 #include "pipeline_config.hpp"
 
 #include "kb/knowledge_base.hpp"
+#include "kb/queries.hpp"
 #include "text/analyzer.hpp"
 #include "text/ngram.hpp"
 #include "text/stemmer.hpp"

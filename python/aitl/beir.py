@@ -13,12 +13,11 @@ header line). Folders written by :func:`aitl.dstc11.convert` also hold ``groups.
 """
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
-from typing import Dict, Optional, Union
+from typing import Any, Dict, Optional, Union
 
-from ._core import IoError, KnowledgeBase, ParseError, read_qrels
+from ._core import IoError, KnowledgeBase, ParseError, parse_json, read_qrels, read_queries
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -35,49 +34,43 @@ def _parse_error(file: PathLike, line: int, field: str, what: str) -> ParseError
     return err
 
 
-def _open(path: Path, what: str):
+def _read_text(path: Path, what: str) -> str:
+    """The whole file as text: a UTF-8 byte-order mark skipped; bytes that are not UTF-8 are a
+    ParseError naming the line and the byte offset (the one text reader of the Python loaders)."""
+    if not path.is_file():
+        raise IoError(f"{what}: file not found (got {path}, expected an existing file)")
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise IoError(f"{what}: cannot read {path} ({e.strerror or e})") from None
+    bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    try:
+        return data[bom:].decode("utf-8")
+    except UnicodeDecodeError as e:
+        at = bom + e.start
+        raise _parse_error(path, data.count(b"\n", 0, at) + 1, "",
+                           f"not valid UTF-8 (got byte 0x{data[at]:02X} at byte {at}, "
+                           "expected UTF-8 text)") from None
+
+
+def _load_json(path: Path, what: str) -> Any:
+    """A whole JSON file, parsed the way every aitl loader parses (the C++ ``parse_json``): a
+    ParseError naming the line and byte for bytes that are not UTF-8, nesting deeper than
+    :data:`aitl.json_max_depth` or a syntax error; never a RecursionError."""
+    if not path.is_file():
+        raise IoError(f"{what}: file not found (got {path}, expected an existing file)")
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise IoError(f"{what}: cannot read {path} ({e.strerror or e})") from None
+    return parse_json(data, str(path), 0)
+
+
+def _jsonl(path: Path, what: str, value_field: str) -> Dict[str, str]:
+    """Read ``{"_id": id, value_field: str}`` lines into a dict, strictly (C++ ``read_queries``)."""
     if not path.is_file():
         raise IoError(f"beir.{what}: file not found (got {path}, expected an existing file)")
-    try:
-        return open(path, "r", encoding="utf-8")
-    except OSError as e:
-        raise IoError(f"beir.{what}: cannot open {path} ({e.strerror or e})") from None
-
-
-def _jsonl(path: Path, what: str, key_field: str, value_field: str) -> Dict[str, str]:
-    """Read ``{key_field: id, value_field: str}`` lines into a dict, strictly."""
-    out: Dict[str, str] = {}
-    with _open(path, what) as f:
-        try:
-            lines = list(f)
-        except UnicodeDecodeError as e:
-            raise _parse_error(path, 0, "", f"not UTF-8 text ({e.reason})") from None
-    for n, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise _parse_error(path, n, "", f"not a JSON object ({e.msg})") from None
-        if not isinstance(obj, dict):
-            raise _parse_error(path, n, "", f"not a JSON object (got {type(obj).__name__})")
-        if key_field not in obj:
-            raise _parse_error(path, n, key_field, "missing")
-        key = obj[key_field]
-        if isinstance(key, int) and not isinstance(key, bool):
-            key = str(key)
-        if not isinstance(key, str) or not key:
-            raise _parse_error(path, n, key_field, f"expected a non-empty string (got {key!r})")
-        if value_field not in obj:
-            raise _parse_error(path, n, value_field, "missing")
-        value = obj[value_field]
-        if not isinstance(value, str):
-            raise _parse_error(path, n, value_field,
-                               f"wrong type (got {type(value).__name__}, expected string)")
-        if key in out:
-            raise _parse_error(path, n, key_field, f"duplicate id (got {key!r} twice)")
-        out[key] = value
-    return out
+    return dict(read_queries(str(path), value_field))
 
 
 def load_queries(path: PathLike) -> Dict[str, str]:
@@ -89,7 +82,7 @@ def load_queries(path: PathLike) -> Dict[str, str]:
     p = Path(path)
     if p.is_dir():
         p = p / "queries.jsonl"
-    return _jsonl(p, "load_queries", "_id", "text")
+    return _jsonl(p, "load_queries", "text")
 
 
 def load_responses(path: PathLike) -> Dict[str, str]:
@@ -97,7 +90,7 @@ def load_responses(path: PathLike) -> Dict[str, str]:
     p = Path(path)
     if p.is_dir():
         p = p / "responses.jsonl"
-    return _jsonl(p, "load_responses", "_id", "response")
+    return _jsonl(p, "load_responses", "response")
 
 
 def load_groups(path: PathLike) -> Dict[str, str]:
@@ -110,23 +103,22 @@ def load_groups(path: PathLike) -> Dict[str, str]:
     if p.is_dir():
         p = p / "groups.tsv"
     out: Dict[str, str] = {}
-    with _open(p, "load_groups") as f:
-        for n, line in enumerate(f, start=1):
-            line = line.rstrip("\r\n")
-            if n == 1 or not line.strip():
-                continue
-            cols = line.split("\t")
-            if len(cols) != 2:
-                raise _parse_error(p, n, "", f"wrong column count (got {len(cols)}, expected 2: "
-                                   "query-id, group-id)")
-            qid, gid = cols[0].strip(), cols[1].strip()
-            if not qid:
-                raise _parse_error(p, n, "query-id", "empty")
-            if not gid:
-                raise _parse_error(p, n, "group-id", "empty")
-            if qid in out:
-                raise _parse_error(p, n, "query-id", f"duplicate id (got {qid!r} twice)")
-            out[qid] = gid
+    for n, line in enumerate(_read_text(p, "beir.load_groups").split("\n"), start=1):
+        line = line.rstrip("\r")
+        if n == 1 or not line.strip():
+            continue
+        cols = line.split("\t")
+        if len(cols) != 2:
+            raise _parse_error(p, n, "", f"wrong column count (got {len(cols)}, expected 2: "
+                               "query-id, group-id)")
+        qid, gid = cols[0].strip(), cols[1].strip()
+        if not qid:
+            raise _parse_error(p, n, "query-id", "empty")
+        if not gid:
+            raise _parse_error(p, n, "group-id", "empty")
+        if qid in out:
+            raise _parse_error(p, n, "query-id", f"duplicate id (got {qid!r} twice)")
+        out[qid] = gid
     return out
 
 
@@ -177,8 +169,8 @@ def load(path: PathLike, split: str = "test", all_queries: bool = False) -> Beir
 
     :param all_queries: keep every query of queries.jsonl, not only the judged ones.
     :raises IoError: the folder, its corpus, queries or the split's qrels file is missing.
-    :raises ParseError: malformed lines (file, line, field named), or a judged query that is
-        not in queries.jsonl.
+    :raises ParseError: malformed lines (file, line, field named), a qrels file without
+        judgements, or a judged query or document that is not in queries.jsonl / corpus.jsonl.
     """
     root = Path(path)
     if not root.is_dir():
@@ -195,10 +187,17 @@ def load(path: PathLike, split: str = "test", all_queries: bool = False) -> Beir
     kb = KnowledgeBase.load_beir(str(root))
     all_q = load_queries(root / "queries.jsonl")
     qrels = read_qrels(str(qrels_path))
-    for qid in qrels:
+    if not qrels:
+        raise _parse_error(qrels_path, 0, "", "no judgements (got none, expected at least one "
+                           "'query-id<TAB>corpus-id<TAB>score' line after the header)")
+    for qid, judged in qrels.items():
         if qid not in all_q:
             raise _parse_error(qrels_path, _line_of(qrels_path, 0, qid), "query-id",
                                f"judged query not in queries.jsonl (got {qid!r})")
+        for doc in judged:
+            if doc not in kb:
+                raise _parse_error(qrels_path, _line_of(qrels_path, 1, doc), "corpus-id",
+                                   f"judged document not in corpus.jsonl (got {doc!r})")
     queries = all_q if all_queries else {q: t for q, t in all_q.items() if q in qrels}
     groups = load_groups(root / "groups.tsv") if (root / "groups.tsv").is_file() else None
     responses = (load_responses(root / "responses.jsonl")

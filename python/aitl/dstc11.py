@@ -53,7 +53,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Sequence, Tuple, Union
 
 from ._core import ConfigError, IoError
-from .beir import _parse_error
+from .beir import _load_json, _parse_error
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -64,15 +64,7 @@ def _read_json(path: Path) -> Any:
     if not path.is_file():
         raise IoError(f"dstc11.convert: missing input file (got {path}, expected a file "
                       "from the DSTC11 Track 5 data folder)")
-    try:
-        with open(path, "r", encoding="utf-8") as f:
-            return json.load(f)
-    except json.JSONDecodeError as e:
-        raise _parse_error(path, e.lineno, "", f"not valid JSON: {e.msg} (column {e.colno})") from None
-    except UnicodeDecodeError as e:
-        raise _parse_error(path, 0, "", f"not UTF-8 text ({e.reason})") from None
-    except OSError as e:
-        raise IoError(f"dstc11.convert: cannot read {path} ({e.strerror or e})") from None
+    return _load_json(path, "dstc11.convert")
 
 
 def _expect(cond: bool, path: Path, field: str, what: str) -> None:
@@ -86,10 +78,21 @@ def _type_name(v: Any) -> str:
 
 
 def _int_key(path: Path, field: str, key: str) -> int:
-    try:
-        return int(key)
-    except ValueError:
-        raise _parse_error(path, 0, field, f"key is not an integer (got {key!r})") from None
+    """A key written as a canonical decimal integer: "1", never "01", " 1", "+1" or "1_0" (each
+    of which Python's int() accepts, and which would give two documents the same id)."""
+    if not (key.isascii() and key.isdigit() and (key == "0" or not key.startswith("0"))):
+        raise _parse_error(path, 0, field, f"key is not a canonical integer (got {key!r}, expected "
+                           "decimal digits without a sign or leading zeros, e.g. '1')")
+    return int(key)
+
+
+def _check_domain(path: Path, domain: str) -> None:
+    """A domain becomes part of every document id and of the qrels TSV: no separator (':'),
+    tab, newline or other control character may reach them."""
+    bad = [c for c in domain if c == ":" or ord(c) < 0x20 or ord(c) == 0x7F or c in "\u2028\u2029"]
+    _expect(bool(domain) and not bad and domain == domain.strip(), path, repr(domain)[1:-1],
+            f"invalid domain name (got {domain!r}, expected a non-empty name without ':', "
+            "surrounding spaces, tabs, newlines or control characters)")
 
 
 def _get_str(obj: Dict[str, Any], key: str, path: Path, field: str) -> str:
@@ -108,6 +111,7 @@ def _documents(knowledge: Any, path: Path) -> Tuple[List[Dict[str, Any]], int, i
     docs: List[Dict[str, Any]] = []
     n_faq = n_review = n_entities = 0
     for domain, entities in knowledge.items():
+        _check_domain(path, domain)
         _expect(isinstance(entities, dict), path, domain,
                 f"wrong type (got {_type_name(entities)}, expected object of entities)")
         for ekey in sorted(entities, key=lambda k: _int_key(path, domain, k)):
@@ -164,6 +168,10 @@ def _documents(knowledge: Any, path: Path) -> Tuple[List[Dict[str, Any]], int, i
                                  "doc_type": "review", "doc_id": int(rkey),
                                  "sent_id": int(skey), **extra})
                     n_review += 1
+    seen: Dict[str, int] = {}
+    for i, d in enumerate(docs):  # a safety net: every id unique, whatever the keys were
+        _expect(seen.setdefault(d["_id"], i) == i, path, d["_id"],
+                f"duplicate document id (got {d['_id']!r} twice, expected unique ids)")
     return docs, n_faq, n_review, n_entities
 
 

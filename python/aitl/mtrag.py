@@ -39,13 +39,13 @@ not read: several are computed against the reference reply and would leak it.
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from ._core import ConfigError, IoError, ParseError
+from .beir import _load_json
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -174,15 +174,7 @@ def load(path: PathLike) -> Dataset:
     if not p.is_file():
         raise IoError(f"mtrag.load: file not found (got {p}, expected {FILE_NAME} from "
                       "mt-rag-benchmark/mtrag-human/evaluations)")
-    try:
-        with open(p, "r", encoding="utf-8") as f:
-            raw = json.load(f)
-    except json.JSONDecodeError as e:
-        raise _parse_error(p, "", f"not valid JSON: {e.msg} (column {e.colno})", e.lineno) from None
-    except UnicodeDecodeError as e:
-        raise _parse_error(p, "", f"not UTF-8 ({e.reason} at byte {e.start})") from None
-    except OSError as e:
-        raise IoError(f"mtrag.load: cannot read {p} ({e.strerror or e})") from None
+    raw = _load_json(p, "mtrag.load")
     r = _Reader(p)
     if not isinstance(raw, dict):
         raise _parse_error(p, "", f"wrong type (got {type(raw).__name__}, expected an object with "

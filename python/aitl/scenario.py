@@ -2140,19 +2140,14 @@ def withheld_ids(path: PathLike) -> List[str]:
         file.
     """
     from ._core import IoError, ParseError
+    from .beir import _load_json
 
     p = Path(path)
     f = p / "scenario.json" if p.is_dir() else p
     if not f.is_file():
         raise IoError(f"scenario.withheld_ids: file not found (got {f}, expected a scenario "
                       "folder written by aitl.scenario.generate)")
-    try:
-        with open(f, "r", encoding="utf-8") as fh:
-            meta = json.load(fh)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        err = ParseError(f"{f}:0: field '': not a JSON object ({e})")
-        err.file, err.line, err.field = str(f), 0, ""
-        raise err from None
+    meta = _load_json(f, "scenario.withheld_ids")
     ids = meta.get("withheld") if isinstance(meta, dict) else None
     if not isinstance(ids, list) or not all(isinstance(x, str) for x in ids):
         err = ParseError(f"{f}:0: field 'withheld': missing or not a list of document ids")
@@ -2163,7 +2158,7 @@ def withheld_ids(path: PathLike) -> List[str]:
 
 def _query_rows(path: PathLike, where: str) -> Tuple[Path, List[Dict[str, Any]]]:
     """The query rows of a scenario's queries.jsonl, each with its line number under "_line"."""
-    from ._core import IoError
+    from ._core import IoError, parse_json
     from .beir import _parse_error
 
     p = Path(path)
@@ -2174,17 +2169,9 @@ def _query_rows(path: PathLike, where: str) -> Tuple[Path, List[Dict[str, Any]]]
     rows = []
     with open(f, "rb") as fh:
         for n, raw in enumerate(fh, 1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise _parse_error(f, n, "", f"not UTF-8 ({e.reason} at byte {e.start} of the "
-                                             "line)") from None
-            if not line.strip():
+            if not raw.strip():
                 continue
-            try:
-                row = json.loads(line)
-            except (json.JSONDecodeError, RecursionError):
-                row = None
+            row = parse_json(raw, str(f), n)
             if not isinstance(row, dict) or not isinstance(row.get("_id"), str):
                 raise _parse_error(f, n, "_id", "not a query object with a string _id")
             row["_line"] = n
@@ -2229,6 +2216,7 @@ def _phrasing_of(source: Union[ScenarioConfig, PathLike]) -> Dict[str, Dict[str,
     """Query id -> phrasing metadata {template, nickname, city}: from queries.jsonl when it has
     them, else rebuilt from the config (a ScenarioConfig, or the folder's scenario.json)."""
     from ._core import ConfigError, IoError
+    from .beir import _load_json
 
     def rebuilt(cfg: ScenarioConfig) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
         built = _build(cfg)
@@ -2241,14 +2229,13 @@ def _phrasing_of(source: Union[ScenarioConfig, PathLike]) -> Dict[str, Dict[str,
     if rows and all(isinstance(r.get("phrasing"), dict) for r in rows):
         return {r["_id"]: r["phrasing"] for r in rows}
     meta_file = f.parent / "scenario.json"
+    if not meta_file.is_file():
+        raise IoError(f"scenario.phrasing_overlap: file not found (got {meta_file}, expected "
+                      "the scenario.json next to queries.jsonl)")
+    meta = _load_json(meta_file, "scenario.phrasing_overlap")
     try:
-        with open(meta_file, "r", encoding="utf-8") as fh:
-            meta = json.load(fh)
         cfg = ScenarioConfig.from_dict(meta["config"])
         version = meta["generator_version"]
-    except OSError:
-        raise IoError(f"scenario.phrasing_overlap: file not found (got {meta_file}, expected "
-                      "the scenario.json next to queries.jsonl)") from None
     except (ValueError, KeyError, TypeError) as e:
         raise ConfigError(f"scenario.phrasing_overlap: {meta_file} holds no scenario config "
                           f"(got {type(e).__name__}: {e}, expected the file written by "

@@ -45,33 +45,37 @@ void bind_errors(py::module_& m) {
     state_error_type = make_exception(m, "StateError", py::make_tuple(base),
                                       "The operation is not valid in the object's current state.");
 
+    // Messages and file names may hold bytes that are not UTF-8 (they quote user data): they are
+    // decoded with backslash escapes, never turned into a SystemError.
     py::register_exception_translator([](std::exception_ptr p) {
+        auto text = [](const std::string& s) {
+            return py::reinterpret_steal<py::object>(
+                PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "backslashreplace"));
+        };
+        auto set = [&](PyObject* type, const char* what) { PyErr_SetObject(type, text(what).ptr()); };
         try {
             if (p) std::rethrow_exception(p);
         } catch (const aitl::parse_error& e) {
-            PyObject* args = Py_BuildValue("(s)", e.what());
-            PyObject* inst = PyObject_Call(parse_error_type, args, nullptr);
-            Py_XDECREF(args);
-            if (inst != nullptr) {
-                PyObject_SetAttrString(inst, "file", py::str(e.file()).ptr());
-                PyObject_SetAttrString(inst, "line", py::int_(e.line()).ptr());
-                PyObject_SetAttrString(inst, "field", py::str(e.field()).ptr());
-                PyErr_SetObject(parse_error_type, inst);
-                Py_DECREF(inst);
-            }
+            py::object inst = py::reinterpret_steal<py::object>(
+                PyObject_CallOneArg(parse_error_type, text(e.what()).ptr()));
+            if (!inst) return;  // the call set the Python error
+            PyObject_SetAttrString(inst.ptr(), "file", text(e.file()).ptr());
+            PyObject_SetAttrString(inst.ptr(), "line", py::int_(e.line()).ptr());
+            PyObject_SetAttrString(inst.ptr(), "field", text(e.field()).ptr());
+            PyErr_SetObject(parse_error_type, inst.ptr());
         } catch (const aitl::config_error& e) {
-            PyErr_SetString(config_error_type, e.what());
+            set(config_error_type, e.what());
         } catch (const aitl::dimension_error& e) {
-            PyErr_SetString(dimension_error_type, e.what());
+            set(dimension_error_type, e.what());
         } catch (const aitl::not_found& e) {
             // KeyError's str() would quote the message: set args so str() shows it plainly.
-            PyErr_SetString(not_found_type, e.what());
+            set(not_found_type, e.what());
         } catch (const aitl::io_error& e) {
-            PyErr_SetString(io_error_type, e.what());
+            set(io_error_type, e.what());
         } catch (const aitl::state_error& e) {
-            PyErr_SetString(state_error_type, e.what());
+            set(state_error_type, e.what());
         } catch (const aitl::error& e) {
-            PyErr_SetString(aitl_error_type, e.what());
+            set(aitl_error_type, e.what());
         }
     });
 }

@@ -1,6 +1,8 @@
 // Python bindings of kb/ and the vocabulary types every family uses: Document, Hit,
 // KnowledgeBase.
 #include <aitl/kb/knowledge_base.hpp>
+#include <aitl/detail/json_parse.hpp>
+#include <aitl/kb/queries.hpp>
 #include <aitl/types.hpp>
 
 #include <pybind11/pybind11.h>
@@ -41,6 +43,36 @@ struct kb_iterator {
 }  // namespace
 
 void bind_kb(py::module_& m) {
+    m.attr("json_max_depth") = aitl::json_max_depth;
+    m.def(
+        "parse_json",
+        [](const py::object& text, const std::string& file, std::size_t line) {
+            std::string bytes;
+            if (py::isinstance<py::bytes>(text)) bytes = text.cast<std::string>();
+            else if (py::isinstance<py::str>(text)) bytes = str_arg(text, "parse_json", "text");
+            else throw py::type_error("parse_json: text must be str or bytes (got " + py_type_name(text) + ")");
+            nlohmann::json j;
+            {
+                py::gil_scoped_release release;
+                j = aitl::detail::parse_json(bytes, file, line, "parse_json");
+            }
+            return json_to_py(j);
+        },
+        py::arg("text"), py::arg("file") = "<string>", py::arg("line") = 0,
+        "Parse one JSON value (str or bytes; a UTF-8 BOM is skipped) the way every aitl loader does. "
+        "Raises ParseError (.file, .line, .field) naming the byte offset for invalid UTF-8, nesting deeper "
+        "than json_max_depth, or a syntax error; with line=0 the error names the line of the offending byte.");
+    m.def(
+        "read_queries",
+        [](const py::object& path, const std::string& text_key) {
+            const std::string p = path_arg(path);
+            py::gil_scoped_release release;
+            return aitl::read_queries(p, text_key);
+        },
+        py::arg("path"), py::arg("text_key") = "text",
+        "Read a BEIR queries.jsonl ({\"_id\": id, text_key: text} per line) -> list of (id, text) in file order. "
+        "Raises IoError (missing file), ParseError (.file, .line, .field) for a bad line, a missing or "
+        "non-string id or text, a duplicate id, non-UTF-8 bytes or nesting deeper than json_max_depth.");
     py::class_<document>(m, "Document",
                          "One knowledge-base document: id, title, text, metadata (a dict) and version.")
         .def(py::init([](std::string id, std::string title, std::string text, const py::object& metadata,

@@ -3,6 +3,7 @@
 #include <aitl/error.hpp>
 #include <aitl/types.hpp>
 #include <aitl/version.hpp>
+#include <aitl/detail/json_parse.hpp>
 
 #include "aitl_catch.hpp"
 
@@ -38,4 +39,50 @@ TEST_CASE("document indexed text joins title and body", "[types]") {
     d.title.clear();
     CHECK(d.indexed_text() == "How to get a refund.");
     CHECK(std::string(aitl::version_string) == AITL_VERSION_STRING);
+}
+
+TEST_CASE("parse_json checks UTF-8 and depth before parsing, skipping strings and escapes", "[core]") {
+    using aitl::detail::parse_json;
+    const std::size_t limit = aitl::json_max_depth;
+    // Brackets inside strings (and escaped quotes) do not count towards the depth.
+    const std::string in_string = "[\"" + std::string(1000, '[') + "\\\"[[[\"]";
+    CHECK(parse_json(in_string, "f", 1, "t").at(0).get<std::string>().size() == 1004);
+    CHECK(parse_json(std::string(limit, '[') + std::string(limit, ']'), "f", 1, "t").is_array());
+    const std::string too_deep = std::string(limit + 1, '[') + std::string(limit + 1, ']');
+    try {
+        parse_json(too_deep, "f.json", 3, "t", "k");
+        FAIL("no parse_error");
+    } catch (const aitl::parse_error& e) {
+        CHECK(e.file() == "f.json");
+        CHECK(e.line() == 3);
+        CHECK(e.field() == "k");
+        CHECK(std::string(e.what()).find("nested too deeply (got more than 128 levels, expected at most 128) at byte 128") !=
+              std::string::npos);
+    }
+    // A whole file (line 0) is reported at the line of the offending byte; the BOM is skipped.
+    try {
+        parse_json("\xEF\xBB\xBF{\n\"a\":\n\"\xC3\x28\"}", "f.json", 0, "t");
+        FAIL("no parse_error");
+    } catch (const aitl::parse_error& e) {
+        CHECK(e.line() == 3);
+        CHECK(std::string(e.what()).find("not valid UTF-8 (got byte 0xC3, expected UTF-8 text) at byte 11") !=
+              std::string::npos);
+    }
+    try {
+        parse_json("{\n\n  \"a\" 1}", "f.json", 0, "t");
+        FAIL("no parse_error");
+    } catch (const aitl::parse_error& e) {
+        CHECK(e.line() == 3);
+        CHECK(std::string(e.what()).find("last read") == std::string::npos);
+    }
+    // Overlong encodings and surrogates are not UTF-8 either.
+    CHECK_THROWS_AS(parse_json("\"\xC0\xAF\"", "f", 1, "t"), aitl::parse_error);
+    CHECK_THROWS_AS(parse_json("\"\xED\xA0\x80\"", "f", 1, "t"), aitl::parse_error);
+
+    // Values built in memory are measured without recursion.
+    nlohmann::json j = 1;
+    for (int i = 0; i < 100000; ++i) j = nlohmann::json::array({std::move(j)});
+    CHECK(aitl::detail::json_depth(j) == limit + 1);  // stops counting past the limit
+    CHECK_THROWS_AS(aitl::detail::check_json_depth(j, "w", "metadata"), aitl::config_error);
+    CHECK(aitl::detail::json_depth(nlohmann::json{{"a", {1, {2}}}}) == 3);
 }

@@ -3,6 +3,7 @@
 #include <aitl/concepts.hpp>
 #include <aitl/error.hpp>
 #include <aitl/kb/knowledge_base.hpp>
+#include <aitl/kb/queries.hpp>
 #include <aitl/retrieval/bm25.hpp>
 #include <aitl/retrieval/hashed_encoder.hpp>
 #include <aitl/text/analyzer.hpp>
@@ -348,6 +349,50 @@ TEST_CASE("knowledge_base loaders report file, line and field of malformed input
     CHECK_THROWS_AS(aitl::knowledge_base::load_jsonl(tmp.path.string()), aitl::io_error);  // a directory
     CHECK_THROWS_AS(aitl::knowledge_base::load_beir(tmp.file("empty.jsonl", "")), aitl::config_error);
     CHECK_THROWS_AS(aitl::knowledge_base::load_beir(tmp.file("blank.jsonl", "\n  \n")), aitl::config_error);
+
+    // Bytes that are not UTF-8 are named with the byte offset, not reported as "not valid JSON";
+    // deep nesting is refused before parsing, with a short message.
+    const std::string latin1 = tmp.file("latin1.jsonl", ok + "{\"_id\": \"b\", \"text\": \"caf\xe9\"}\n");
+    const std::string m = what_of<aitl::parse_error>([&] { aitl::knowledge_base::load_beir(latin1); });
+    CHECK(m.find(latin1 + ":2:") == 0);
+    CHECK(m.find("not valid UTF-8 (got byte 0xE9, expected UTF-8 text) at byte 25 of the line") != std::string::npos);
+    const std::string deep = tmp.file("deep.jsonl", "{\"_id\": \"a\", \"text\": \"x\", \"metadata\": {\"k\": " +
+                                                        std::string(60000, '[') + std::string(60000, ']') + "}}\n");
+    const std::string d = what_of<aitl::parse_error>([&] { aitl::knowledge_base::load_beir(deep); });
+    CHECK(d.find("nested too deeply (got more than 128 levels") != std::string::npos);
+    CHECK(d.size() < 300);
+    // nlohmann's echo of the input ("last read: '...'") is cut from syntax errors.
+    const std::string junk = tmp.file("junk.jsonl", "{\"_id\": \"" + std::string(5000, 'x') + "\" oops}\n");
+    CHECK(what_of<aitl::parse_error>([&] { aitl::knowledge_base::load_beir(junk); }).size() < 400);
+}
+
+TEST_CASE("read_queries reads BEIR queries in file order like the corpus (BOM, CRLF, integer ids)", "[kb]") {
+    temp_dir tmp;
+    const std::string q = tmp.file("queries.jsonl", "\xEF\xBB\xBF{\"_id\": \"q2\", \"text\": \"refund?\"}\r\n\n"
+                                                    "{\"_id\": 7, \"text\": \"caf\u00e9\", \"extra\": 1}\n");
+    const auto got = aitl::read_queries(q);
+    REQUIRE(got.size() == 2);
+    CHECK(got[0] == std::pair<std::string, std::string>{"q2", "refund?"});
+    CHECK(got[1] == std::pair<std::string, std::string>{"7", "café"});
+    const std::string r = tmp.file("responses.jsonl", "{\"_id\": \"q2\", \"response\": \"yes\"}\n");
+    CHECK(aitl::read_queries(r, "response").at(0).second == "yes");
+    auto expect = [&](const std::string& content, std::size_t line, const std::string& field) {
+        const std::string path = tmp.file("bad.jsonl", content);
+        try {
+            aitl::read_queries(path);
+            FAIL("no parse_error for: " << content);
+        } catch (const aitl::parse_error& e) {
+            CHECK(e.line() == line);
+            CHECK(e.field() == field);
+        }
+    };
+    expect("{\"text\": \"x\"}\n", 1, "_id");
+    expect("{\"_id\": \"\", \"text\": \"x\"}\n", 1, "_id");
+    expect("{\"_id\": \"a\"}\n", 1, "text");
+    expect("{\"_id\": \"a\", \"text\": 3}\n", 1, "text");
+    expect("{\"_id\": \"a\", \"text\": \"x\"}\n{\"_id\": \"a\", \"text\": \"y\"}\n", 2, "_id");
+    expect("{\"_id\": \"a\", \"text\": \"\xff\"}\n", 1, "");
+    CHECK_THROWS_AS(aitl::read_queries((tmp.path / "none").string()), aitl::io_error);
 }
 
 TEST_CASE("knowledge_base save_jsonl and load_jsonl round-trip", "[kb]") {

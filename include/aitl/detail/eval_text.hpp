@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "../error.hpp"
+#include "utf8.hpp"
 
 namespace aitl::detail::eval_text {
 
@@ -50,11 +51,16 @@ inline void finish_out(std::ofstream& out, const std::filesystem::path& path, co
 }
 
 /// Reads one line, without its '\n' or '\r\n'; strips a UTF-8 byte-order mark on line 1.
-inline bool next_line(std::istream& in, std::string& line, std::size_t& line_no) {
+/// A line that is not UTF-8 is a parse_error naming `file`, the line and the byte.
+inline bool next_line(std::istream& in, std::string& line, std::size_t& line_no, const std::string& file) {
     if (!std::getline(in, line)) return false;
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line_no == 1 && line.size() >= 3 && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);
+    const std::size_t bad = utf8_invalid_offset(line);
+    if (bad != line.size())
+        throw parse_error(file, line_no, "", "not valid UTF-8 (got byte " + hex_bytes(line, bad, 1) +
+                                                 ", expected UTF-8 text) at byte " + std::to_string(bad) + " of the line");
     return true;
 }
 

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "json_parse.hpp"
 #include "../error.hpp"
 #include "../feedback/annotation.hpp"
 #include "../feedback/impression.hpp"
@@ -93,12 +94,7 @@ inline store_jsonl_records read_store_jsonl(const std::string& path) {
         ++ln;
         if (!line.empty() && line.back() == '\r') line.pop_back();
         if (ln > 1 && line.find_first_not_of(" \t") == std::string::npos) continue;
-        nlohmann::json j;
-        try {
-            j = nlohmann::json::parse(line);
-        } catch (const nlohmann::json::exception& e) {
-            throw parse_error(path, ln, "", std::string(w) + ": not JSON (" + e.what() + ")");
-        }
+        const nlohmann::json j = parse_json(line, path, ln, w);
         if (ln == 1) {
             if (!j.is_object() || !j.contains("type") || j["type"] != "aitl_store")
                 header_error("type", "expected {\"type\":\"aitl_store\",\"schema_version\":" +

@@ -71,7 +71,7 @@ inline qrels read_qrels(const std::filesystem::path& path) {
     std::size_t line_no = 0;
     std::size_t columns = 0;  // 0 until the first non-blank line fixes the format
     std::vector<std::string_view> f;
-    while (t::next_line(in, line, line_no)) {
+    while (t::next_line(in, line, line_no, file)) {
         if (t::is_blank(line)) continue;
         t::split_tsv_or_ws(line, f);
         const bool tab_split_fits = columns == 0 ? (f.size() == 3 || f.size() == 4) : f.size() == columns;

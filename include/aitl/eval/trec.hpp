@@ -81,7 +81,7 @@ inline run read_trec_run(const std::filesystem::path& path) {
     std::string line;
     std::size_t line_no = 0;
     std::vector<std::string_view> f;
-    while (t::next_line(in, line, line_no)) {
+    while (t::next_line(in, line, line_no, file)) {
         if (t::is_blank(line)) continue;
         t::split_ws(line, f);
         if (f.size() != 6) {

@@ -19,6 +19,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -31,6 +32,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../detail/json_parse.hpp"
 #include "../concepts.hpp"
 #include "../config.hpp"
 #include "../error.hpp"
@@ -517,7 +519,8 @@ private:
         std::ifstream in(path, std::ios::binary);
         if (!in) throw io_error(where + ": cannot open file (got '" + path.string() + "', expected a readable file)");
         try {
-            const nlohmann::json j = nlohmann::json::parse(in);
+            const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+            const nlohmann::json j = detail::parse_json(text, path.string(), 0, where);
             if (j.at("format").get<std::string>() != "aitl.index_ids" || j.at("version").get<int>() != 1)
                 throw io_error(where + ": not an ids file (got '" + path.string() + "', expected format aitl.index_ids version 1)");
             return j.at("ids").get<std::vector<std::string>>();

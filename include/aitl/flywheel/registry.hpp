@@ -19,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../detail/json_parse.hpp"
 #include "../config.hpp"
 #include "../detail/durable_file.hpp"
 #include "../detail/sha256.hpp"
@@ -84,12 +85,7 @@ inline registry_manifest manifest_from_text(const std::string& text, const std::
     auto fail = [&](const std::string& field, const std::string& what) -> void {
         throw parse_error(file, 0, field, "model registry manifest: " + what);
     };
-    nlohmann::json j;
-    try {
-        j = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error& e) {
-        fail("", std::string("not valid JSON (") + e.what() + ")");
-    }
+    const nlohmann::json j = parse_json(text, file, 0, "model registry manifest");
     if (!j.is_object()) fail("", std::string("wrong type (got ") + j.type_name() + ", expected object)");
     auto field = [&](const char* key) -> const nlohmann::json& {
         auto it = j.find(key);

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../detail/json_parse.hpp"
 #include "../error.hpp"
 
 namespace aitl {
@@ -43,9 +44,7 @@ void read_jsonl_objects(const std::string& path, const char* where, Fn&& fn) {
             view.remove_suffix(1);
         std::size_t first = view.find_first_not_of(" \t");
         if (first == std::string_view::npos) continue;  // blank line
-        nlohmann::json j = nlohmann::json::parse(view.begin(), view.end(), nullptr, false);
-        if (j.is_discarded())
-            throw parse_error(path, number, "", "not valid JSON (expected one JSON object per line)");
+        nlohmann::json j = parse_json(view, path, number, where);
         if (!j.is_object())
             throw parse_error(path, number, "",
                               std::string("not a JSON object (got ") + j.type_name() + ", expected object)");

@@ -194,6 +194,7 @@ private:
         if (!doc.metadata.is_object())
             throw config_error(std::string(where) + ": metadata is not an object (got " + doc.metadata.type_name() +
                                ", expected object)");
+        detail::check_json_depth(doc.metadata, where, "metadata");  // save_jsonl's dump recurses
         if (doc.version == 0) throw config_error(std::string(where) + ": version 0 (expected >= 1)");
     }
 

@@ -22,6 +22,7 @@
 #include <Eigen/Dense>
 #include <nlohmann/json.hpp>
 
+#include "../detail/json_parse.hpp"
 #include "../detail/config_json.hpp"
 #include "../error.hpp"
 #include "../eval/qrels.hpp"
@@ -418,12 +419,7 @@ public:
     /// @throws parse_error for text that is not a saved reward model (field named), config_error
     /// for bad settings in it.
     static reward_model from_bytes(std::string_view bytes, const std::string& source = "<bytes>") {
-        nlohmann::json j;
-        try {
-            j = nlohmann::json::parse(bytes);
-        } catch (const nlohmann::json::exception& e) {
-            throw parse_error(source, 0, "", std::string("reward_model::from_bytes: not JSON (") + e.what() + ")");
-        }
+        const nlohmann::json j = detail::parse_json(bytes, source, 0, "reward_model::from_bytes");
         if (!j.is_object() || j.value("format", "") != "aitl.reward_model")
             throw parse_error(source, 0, "format", "reward_model::from_bytes: not a reward model (expected format 'aitl.reward_model')");
         if (j.value("version", 0) != 1)

@@ -23,6 +23,7 @@
 #include <Eigen/Core>
 #include <nlohmann/json.hpp>
 
+#include "../detail/json_parse.hpp"
 #include "../detail/config_json.hpp"
 #include "../error.hpp"
 #include "../kb/knowledge_base.hpp"
@@ -466,11 +467,11 @@ public:
     /// @brief A ranker from `save()` bytes over `kb` (attach the encoder again if the model uses it).
     /// @throws parse_error for bytes that are not a saved feature ranker; config_error for bad settings.
     static feature_ranker load(const std::string& bytes, const knowledge_base& kb) {
-        const nlohmann::json j = nlohmann::json::parse(bytes, nullptr, false);
+        const nlohmann::json j = detail::parse_json(bytes, "<bytes>", 0, "feature_ranker::load", "feature_ranker");
         auto bad = [](const std::string& what) {
             return parse_error("<bytes>", 0, "feature_ranker", what + " (expected bytes written by feature_ranker::save)");
         };
-        if (j.is_discarded() || !j.is_object() || j.value("format", "") != "aitl.feature_ranker") throw bad("not a feature ranker");
+        if (!j.is_object() || j.value("format", "") != "aitl.feature_ranker") throw bad("not a feature ranker");
         if (j.value("version", 0) != 2) throw bad("unknown version (got " + j.value("version", nlohmann::json(0)).dump() + ", expected 2)");
         try {
             feature_ranker r(kb, j.at("config").get<feature_ranker_config>());

@@ -16,6 +16,7 @@
 #include <Eigen/Core>
 #include <nlohmann/json.hpp>
 
+#include "../detail/json_parse.hpp"
 #include "../detail/config_json.hpp"
 #include "../error.hpp"
 #include "../text/analyzer.hpp"
@@ -225,8 +226,8 @@ public:
             throw parse_error(path, 0, "header", "not an aitl hashed encoder file (expected AITLHENC version 1)");
         std::string header(size, '\0');
         in.read(&header[0], static_cast<std::streamsize>(size));
-        nlohmann::json j = nlohmann::json::parse(header, nullptr, false);
-        if (!in || j.is_discarded()) throw parse_error(path, 0, "config", "not valid JSON (expected the encoder config)");
+        if (!in) throw parse_error(path, 0, "config", "truncated header (expected the encoder config)");
+        nlohmann::json j = detail::parse_json(header, path, 0, "hashed_encoder::load", "config");
         hashed_encoder_config c = j.get<hashed_encoder_config>();
         validate(c, "hashed_encoder::load");
         row_matrix p(static_cast<Eigen::Index>(c.buckets), static_cast<Eigen::Index>(c.dim));
