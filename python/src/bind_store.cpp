@@ -143,10 +143,10 @@ std::variant<std::string, std::vector<std::string>> append(py_store& self, const
         try {
             if (kind_of(item) == record_kind::impression) {
                 order.emplace_back(record_kind::impression, imps.size());
-                imps.push_back(impression_from_py(item));
+                validate(imps.emplace_back(impression_from_py(item)));
             } else {
                 order.emplace_back(record_kind::annotation, anns.size());
-                anns.push_back(annotation_from_py(item));
+                validate(anns.emplace_back(annotation_from_py(item)));
             }
         } catch (const config_error& e) {
             throw config_error("SqliteStore.append: item " + std::to_string(i) + ": " + e.what());

@@ -954,6 +954,87 @@ TEST_CASE("sqlite_store refuses newer schemas, foreign databases and unopenable 
     CHECK_THROWS_AS(aitl::sqlite_store(text), aitl::io_error);
     const std::string nowhere = dir.file("no/such/dir/s.db");
     CHECK_THROWS_NAMING(aitl::io_error, aitl::sqlite_store(nowhere), nowhere);
+    CHECK_THROWS_NAMING(aitl::io_error, aitl::sqlite_store(nowhere), "got no folder");
+    // An empty path used to open an anonymous temporary database and fail with "no such table".
+    CHECK_THROWS_NAMING(aitl::config_error, aitl::sqlite_store(""), "empty path");
+    CHECK_THROWS_NAMING(aitl::io_error, aitl::sqlite_store(dir.path.string()), "got a folder");
+}
+
+TEST_CASE("rows changed outside aitl are reported with table, seq and column, never read as 0", "[store]") {
+    temp_dir dir;
+    const std::string path = dir.file("s.db");
+    auto fresh = [&] {
+        fs::remove(path);
+        aitl::sqlite_store store(path);
+        store.append(make_impression("imp-1", "c", 1));
+        store.append(make_annotation("imp-1", a_preference()));
+        store.append(make_annotation("imp-1", an_adoption()));
+        store.append(make_annotation("imp-1", a_relevance()));
+    };
+    auto edited = [&](const char* sql) {
+        fresh();
+        aitl::detail::sqlite_db(path, SQLITE_OPEN_READWRITE, "test").exec(sql);
+        return aitl::sqlite_store(path);
+    };
+    const std::pair<const char*, const char*> cases[] = {
+        {"UPDATE annotations SET weight = 'abc' WHERE seq = 1", "annotations[seq 1].weight"},
+        {"UPDATE annotations SET kind = 9 WHERE seq = 2", "annotations[seq 2].kind"},
+        {"UPDATE annotations SET outcome = 5 WHERE seq = 2", "annotations[seq 2].outcome"},
+        {"UPDATE annotations SET annotator = x'00ff' WHERE seq = 1", "annotations[seq 1].annotator"},
+        {"UPDATE annotations SET weight = -1 WHERE seq = 1", "annotations[seq 1].(record)"},
+        {"UPDATE relevance_labels SET label = 7 WHERE annotation_seq = 3 AND ord = 0", "relevance_labels[seq 3].label"},
+        {"UPDATE impression_candidates SET score = x'00' WHERE impression_seq = 1 AND rank = 1",
+         "impression_candidates[seq 1].score"},
+        {"UPDATE impressions SET context = '{\"a\": 1}' WHERE seq = 1", "impressions[seq 1].context"},
+    };
+    for (const auto& [sql, field] : cases) {
+        CAPTURE(sql);
+        aitl::sqlite_store store = edited(sql);
+        const std::string w = std::string(field).rfind("impression", 0) == 0 ? "impressions" : "annotations";
+        aitl::parse_error e("", 0, "", "");
+        try {
+            if (w == "impressions") store.impressions();
+            else store.annotations_since(0);
+            FAIL("no parse_error");
+        } catch (const aitl::parse_error& x) {
+            e = x;
+        }
+        CHECK(e.field() == field);
+        CHECK(e.file() == path);
+        CHECK(std::string(e.what()).find("changed outside aitl") != std::string::npos);
+        CHECK_THROWS_AS(store.export_jsonl(dir.file("out.jsonl")), aitl::parse_error);
+    }
+    // stats() agrees with export: a kind aitl never writes fails both the same way.
+    aitl::sqlite_store store = edited("UPDATE annotations SET kind = 'adoption' WHERE seq = 2");
+    CHECK_THROWS_NAMING(aitl::parse_error, store.stats(), "annotations[seq 2].kind");
+    CHECK_THROWS_NAMING(aitl::parse_error, store.export_jsonl(dir.file("out.jsonl")), "annotations[seq 2].kind");
+}
+
+TEST_CASE("a batch append names the item that failed and stores nothing", "[store]") {
+    temp_dir dir;
+    aitl::sqlite_store store(dir.file("s.db"));
+    std::vector<aitl::impression> imps{make_impression("imp-1", "c", 1), make_impression("imp-2", "c", 2)};
+    imps[1].query.clear();
+    CHECK_THROWS_NAMING(aitl::config_error, store.append(imps), "impressions[1]: impression::validate: field 'query'");
+    store.append(make_impression("imp-1", "c", 1));
+    std::vector<aitl::annotation> anns{make_annotation("imp-1", a_preference()), make_annotation("imp-404", a_preference())};
+    CHECK_THROWS_NAMING(aitl::not_found, store.append(anns), "annotations[1]: ");
+    CHECK(store.stats().annotations() == 0);
+}
+
+TEST_CASE("store import refuses deep nesting and bytes that are not UTF-8 with a short message", "[store]") {
+    temp_dir dir;
+    const std::string header = "{\"type\":\"aitl_store\",\"schema_version\":2,\"impressions\":1,\"annotations\":0}\n";
+    const std::string deep = dir.write("deep.jsonl", header + std::string(100000, '[') + std::string(100000, ']') + "\n");
+    aitl::sqlite_store store(dir.file("s.db"));
+    const std::string m = what_of<aitl::parse_error>([&] { store.import_jsonl(deep); });
+    CHECK(m.find("nested too deeply") != std::string::npos);
+    CHECK(m.find(deep + ":2:") == 0);
+    CHECK(m.size() < 400);
+    const std::string bad = dir.write("bad.jsonl", header + "{\"type\":\"impression\",\"query\":\"caf\xe9\"}\n");
+    const std::string b = what_of<aitl::parse_error>([&] { store.import_jsonl(bad); });
+    CHECK(b.find("not valid UTF-8 (got byte 0xE9") != std::string::npos);
+    CHECK(store.stats().impressions == 0);
 }
 
 TEST_CASE("a read_only store reads and refuses every write with state_error", "[store]") {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "json_parse.hpp"
 #include "../error.hpp"
 #include "../feedback/annotation.hpp"
 #include "../feedback/impression.hpp"
@@ -401,6 +403,67 @@ void read_children(sqlite_db& db, std::vector<T>& out, const std::vector<std::si
     }
 }
 
+// A stored value that is not what aitl wrote (a row edited outside aitl): a parse_error naming
+// the database, the table, the seq and the column, never a silent 0.
+[[noreturn]] inline void stored_value_error(const sqlite_db& db, const char* table, std::int64_t seq, const char* column,
+                                            const std::string& got, const std::string& expected) {
+    throw parse_error(db.path(), 0, std::string(table) + "[seq " + std::to_string(seq) + "]." + column,
+                      "sqlite_store: stored value not valid (got " + got + ", expected " + expected +
+                          "); the row was changed outside aitl");
+}
+
+// validate() of a record read back, its config_error re-raised with the row's location.
+template <class Record>
+void check_stored(const sqlite_db& db, const char* table, const Record& r) {
+    try {
+        validate(r);
+    } catch (const config_error& e) {
+        stored_value_error(db, table, r.seq, "(record)", "a record that does not validate: " + std::string(e.what()),
+                           "a valid record");
+    }
+}
+
+// Typed reads of one row: the SQLite type and the range are checked (sqlite3_column_int64 of a
+// text is 0, which would pass any later check).
+struct stored_row {
+    const sqlite_stmt& st;
+    const sqlite_db& db;
+    const char* table;
+    std::int64_t seq;
+
+    std::string got(int c) const {  // the value as a message shows it
+        switch (sqlite3_column_type(st.get(), c)) {
+            case SQLITE_NULL: return "NULL";
+            case SQLITE_INTEGER: return "integer " + std::to_string(st.int64(c));
+            case SQLITE_FLOAT: return "real " + std::to_string(st.real(c));
+            case SQLITE_BLOB: return "a blob of " + std::to_string(sqlite3_column_bytes(st.get(), c)) + " bytes";
+            default: {
+                std::string t(st.text(c).substr(0, 40));
+                for (char& ch : t)
+                    if (static_cast<unsigned char>(ch) < 0x20 || static_cast<unsigned char>(ch) >= 0x80) ch = '?';
+                return "text '" + t + (st.text(c).size() > 40 ? "...'" : "'");
+            }
+        }
+    }
+    std::int64_t integer(int c, const char* column, std::int64_t lo, std::int64_t hi) const {
+        if (sqlite3_column_type(st.get(), c) != SQLITE_INTEGER || st.int64(c) < lo || st.int64(c) > hi)
+            stored_value_error(db, table, seq, column, got(c),
+                               "an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+        return st.int64(c);
+    }
+    double number(int c, const char* column) const {
+        const int t = sqlite3_column_type(st.get(), c);
+        if (t != SQLITE_INTEGER && t != SQLITE_FLOAT) stored_value_error(db, table, seq, column, got(c), "a number");
+        return st.real(c);
+    }
+    std::string_view text(int c, const char* column, bool nullable = false) const {
+        const int t = sqlite3_column_type(st.get(), c);
+        if (t != SQLITE_TEXT && !(nullable && t == SQLITE_NULL))
+            stored_value_error(db, table, seq, column, got(c), nullable ? "text or NULL" : "text");
+        return st.text(c);
+    }
+};
+
 inline std::vector<annotation> query_annotations(sqlite_db& db, const annotation_query& q) {
     std::vector<annotation> out;
     const sql_where w = annotation_where(q);
@@ -425,62 +488,64 @@ inline std::vector<annotation> query_annotations(sqlite_db& db, const annotation
             if (limit > 0) n = std::min(n, limit);
             if (n > 0) out.reserve(static_cast<std::size_t>(n));
         }
+        constexpr std::int64_t big = std::numeric_limits<std::int64_t>::max();
         while (st.step()) {
             annotation& a = out.emplace_back();
             a.seq = st.int64(0);
-            st.assign(1, a.id);
-            st.assign(2, a.impression_id);
-            const auto kind = st.int64(3);
-            st.assign(4, a.annotator);
-            a.timestamp_ms = st.int64(5);
-            a.time_to_annotate_ms = st.int64(6);
-            a.weight = st.real(7);
+            const stored_row row{st, db, "annotations", a.seq};
+            a.id = row.text(1, "id");
+            a.impression_id = row.text(2, "impression_id");
+            const auto kind = row.integer(3, "kind", 0, 3);
+            a.annotator = row.text(4, "annotator");
+            a.timestamp_ms = row.integer(5, "timestamp_ms", 0, big);
+            a.time_to_annotate_ms = row.integer(6, "time_to_annotate_ms", 0, big);
+            a.weight = row.number(7, "weight");
             switch (kind) {
                 case 0: {
                     auto& p = a.body.emplace<preference>();
-                    p.choice = static_cast<preference_choice>(st.int64(8));
-                    p.strength = static_cast<preference_strength>(st.int64(9));
-                    st.assign(10, p.rationale);
+                    p.choice = static_cast<preference_choice>(row.integer(8, "choice", 0, 3));
+                    p.strength = static_cast<preference_strength>(row.integer(9, "strength", 0, 2));
+                    p.rationale = row.text(10, "rationale", true);
                     break;
                 }
                 case 1: {
                     auto& d = a.body.emplace<adoption>();
-                    st.assign(10, d.rationale);
-                    d.outcome = static_cast<adoption_outcome>(st.int64(11));
-                    d.reply = static_cast<std::uint32_t>(st.int64(12));
-                    const auto mask = st.int64(13);
+                    d.rationale = row.text(10, "rationale", true);
+                    d.outcome = static_cast<adoption_outcome>(row.integer(11, "outcome", 0, 2));
+                    d.reply = static_cast<std::uint32_t>(row.integer(12, "reply", 0, 1));
+                    const auto mask = row.integer(13, "reasons", 0, 255);
                     for (int r = 0; r < 8; ++r)
                         if (mask & (std::int64_t{1} << r)) d.reasons.push_back(static_cast<adoption_reason>(r));
-                    st.assign(14, d.final_text);
+                    d.final_text = row.text(14, "final_text", true);
                     break;
                 }
                 case 2: {
                     auto& r = a.body.emplace<knowledge_relevance>();
-                    const auto n = static_cast<std::size_t>(st.int64(17));
+                    const auto n = static_cast<std::size_t>(row.integer(17, "n_labels", 0, big));
                     if (n > 0) {
-                        r.labels.reserve(n);
+                        r.labels.reserve(std::min<std::size_t>(n, 4096));
                         with_labels.push_back(out.size() - 1);
                     }
                     break;
                 }
-                case 3: {
+                default: {
                     auto& m = a.body.emplace<missing_knowledge>();
-                    st.assign(15, m.description);
-                    st.assign(16, m.suggested_source);
+                    m.description = row.text(15, "description", true);
+                    m.suggested_source = row.text(16, "suggested_source", true);
                     break;
                 }
-                default:
-                    throw state_error("sqlite_store: '" + db.path() + "': annotation seq " + std::to_string(a.seq) +
-                                      " has an unknown kind (got " + std::to_string(kind) + ", expected 0..3)");
             }
         }
     }
     read_children(db, out, with_labels, "relevance_labels", "annotation_seq", "doc_id, label", "ord",
-                  [](annotation& a, sqlite_stmt& st) {
+                  [&db](annotation& a, sqlite_stmt& st) {
+                      const stored_row row{st, db, "relevance_labels", a.seq};
                       auto& r = std::get<knowledge_relevance>(a.body);
-                      if (st.int64(2) == 2) r.selected.emplace_back(st.text(1));
-                      else r.labels.push_back({std::string(st.text(1)), st.int64(2) == 1});
+                      const auto label = row.integer(2, "label", 0, 2);
+                      if (label == 2) r.selected.emplace_back(row.text(1, "doc_id"));
+                      else r.labels.push_back({std::string(row.text(1, "doc_id")), label == 1});
                   });
+    for (const auto& a : out) check_stored(db, "annotations", a);
     return out;
 }
 
@@ -498,36 +563,51 @@ inline std::vector<impression> query_impressions(sqlite_db& db, const store_filt
         st.bind(1, f.after_seq);
         w.bind_all(st, 2);
         st.bind(2 + static_cast<int>(w.args.size()), sql_limit(f.limit));
+        constexpr std::int64_t big = std::numeric_limits<std::int64_t>::max();
         while (st.step()) {
             all.push_back(out.size());
             impression& imp = out.emplace_back();
             imp.seq = st.int64(0);
-            st.assign(1, imp.id);
-            st.assign(2, imp.case_id);
-            imp.turn = static_cast<std::uint32_t>(st.int64(3));
-            imp.timestamp_ms = st.int64(4);
-            st.assign(5, imp.query);
-            auto ctx = st.text(6);
+            const stored_row row{st, db, "impressions", imp.seq};
+            imp.id = row.text(1, "id");
+            imp.case_id = row.text(2, "case_id");
+            imp.turn = static_cast<std::uint32_t>(row.integer(3, "turn", 0, std::numeric_limits<std::uint32_t>::max()));
+            imp.timestamp_ms = row.integer(4, "timestamp_ms", 0, big);
+            imp.query = row.text(5, "query");
+            const auto ctx = row.text(6, "context");
             if (ctx != "[]") {
-                auto j = nlohmann::json::parse(ctx.begin(), ctx.end());
+                const std::string field = "impressions[seq " + std::to_string(imp.seq) + "].context";
+                const auto j = parse_json(ctx, db.path(), 0, "sqlite_store: stored context", field);
+                if (!j.is_array() || !std::all_of(j.begin(), j.end(), [](const auto& x) { return x.is_string(); }))
+                    stored_value_error(db, "impressions", imp.seq, "context", row.got(6), "a JSON array of strings");
                 imp.context = j.get<std::vector<std::string>>();
             }
-            imp.retrieved.reserve(static_cast<std::size_t>(st.int64(7)));
-            imp.shown.reserve(static_cast<std::size_t>(st.int64(8)));
-            imp.replies.reserve(static_cast<std::size_t>(st.int64(9)));
+            imp.retrieved.reserve(static_cast<std::size_t>(std::min<std::int64_t>(row.integer(7, "n_retrieved", 0, big), 4096)));
+            imp.shown.reserve(static_cast<std::size_t>(std::min<std::int64_t>(row.integer(8, "n_shown", 0, big), 4096)));
+            imp.replies.reserve(static_cast<std::size_t>(row.integer(9, "n_replies", 0, 2)));
         }
     }
     read_children(db, out, all, "impression_candidates", "impression_seq", "stage, rank, doc_id, score", "stage, rank",
-                  [](impression& imp, sqlite_stmt& st) {
-                      auto& list = st.int64(1) == 0 ? imp.retrieved : imp.shown;
-                      list.push_back({st.str(3), static_cast<std::uint32_t>(st.int64(2)), st.real(4)});
+                  [&db](impression& imp, sqlite_stmt& st) {
+                      const stored_row row{st, db, "impression_candidates", imp.seq};
+                      auto& list = row.integer(1, "stage", 0, 1) == 0 ? imp.retrieved : imp.shown;
+                      const auto rank = row.integer(2, "rank", 0, std::numeric_limits<std::uint32_t>::max());
+                      list.push_back({std::string(row.text(3, "doc_id")), static_cast<std::uint32_t>(rank),
+                                      row.number(4, "score")});
                   });
     read_children(db, out, all, "impression_replies", "impression_seq", "slot, variant, position, text", "slot",
-                  [](impression& imp, sqlite_stmt& st) {
-                      imp.replies.push_back({st.str(2), st.str(4), static_cast<screen_position>(st.int64(3))});
+                  [&db](impression& imp, sqlite_stmt& st) {
+                      const stored_row row{st, db, "impression_replies", imp.seq};
+                      const auto position = row.integer(3, "position", 0, 1);
+                      imp.replies.push_back({std::string(row.text(2, "variant")), std::string(row.text(4, "text")),
+                                             static_cast<screen_position>(position)});
                   });
     read_children(db, out, all, "impression_models", "impression_seq", "role, version", "role",
-                  [](impression& imp, sqlite_stmt& st) { imp.models.emplace(st.str(1), st.str(2)); });
+                  [&db](impression& imp, sqlite_stmt& st) {
+                      const stored_row row{st, db, "impression_models", imp.seq};
+                      imp.models.emplace(row.text(1, "role"), row.text(2, "version"));
+                  });
+    for (const auto& imp : out) check_stored(db, "impressions", imp);
     return out;
 }
 

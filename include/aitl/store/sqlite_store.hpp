@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <filesystem>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -19,6 +20,8 @@
 #include <type_traits>
 #include <utility>
 #include <vector>
+
+#include <unistd.h>
 
 #include "../concepts.hpp"
 #include "../config.hpp"
@@ -214,15 +217,17 @@ public:
             out.impression_watermark = st.int64(1);
         }
         {
-            auto st = r->prepare("SELECT kind, count(*) FROM annotations GROUP BY kind");
+            // min(seq) names a row of a kind aitl never writes (edited outside aitl): the same
+            // error as reading it, so stats and export never disagree.
+            auto st = r->prepare("SELECT kind, count(*), min(seq) FROM annotations GROUP BY kind");
             while (st.step()) {
                 const auto n = static_cast<std::size_t>(st.int64(1));
-                switch (st.int64(0)) {
+                const detail::stored_row row{st, *r, "annotations", st.int64(2)};
+                switch (row.integer(0, "kind", 0, 3)) {
                     case 0: out.preference = n; break;
                     case 1: out.adoption = n; break;
                     case 2: out.knowledge_relevance = n; break;
-                    case 3: out.missing_knowledge = n; break;
-                    default: break;
+                    default: out.missing_knowledge = n; break;
                 }
             }
         }
@@ -301,6 +306,11 @@ private:
 
     struct state {
         state(std::string p, sqlite_store_config c) : path(std::move(p)), config(std::move(c)) {
+            if (path.empty())
+                throw config_error("sqlite_store: empty path (got '', expected the path of a store file such as 'feedback.db')");
+            if (path.find('\0') != std::string::npos)
+                throw config_error("sqlite_store: path holds a NUL byte (got " + std::to_string(path.size()) +
+                                   " bytes, expected a file path)");
             validate(config, "sqlite_store");
             std::random_device rd;
             std::seed_seq seed{rd(), rd(), rd(), rd()};
@@ -360,19 +370,57 @@ private:
             s.idle.push_back(std::make_unique<detail::sqlite_db>(std::move(db)));
             return;
         }
-        s.writer = detail::sqlite_db(s.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, w);
-        sqlite3_busy_timeout(s.writer.handle(), s.config.busy_timeout_ms);
-        {
-            // Refuse foreign or newer databases before changing anything in them.
-            detail::sqlite_transaction txn(s.writer, false);
-            check_version(detail::sqlite_read_schema_version(s.writer, w));
-            txn.commit();
+        if (std::string why = open_problem(); !why.empty()) throw io_error(why);
+        try {
+            s.writer = detail::sqlite_db(s.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, w);
+            sqlite3_busy_timeout(s.writer.handle(), s.config.busy_timeout_ms);
+            {
+                // Refuse foreign or newer databases before changing anything in them.
+                detail::sqlite_transaction txn(s.writer, false);
+                check_version(detail::sqlite_read_schema_version(s.writer, w));
+                txn.commit();
+            }
+            s.writer.exec("PRAGMA journal_mode=WAL");
+        } catch (const io_error& e) {
+            explain_open_failure(e);
         }
-        s.writer.exec("PRAGMA journal_mode=WAL");
         s.writer.exec("PRAGMA cache_size=-65536");  // 64 MiB: index inserts stay in memory
         s.writer.exec(s.config.durability_mode == durability::full ? "PRAGMA synchronous=FULL"
                                                                   : "PRAGMA synchronous=NORMAL");
         s.schema_version = detail::sqlite_migrate(s.writer, sqlite_schema_version, w);
+    }
+
+    // SQLite says "unable to open database file" (or "attempt to write a readonly database")
+    // for every reason: the one that applies, or "" when none is seen.
+    std::string open_problem() const {
+        namespace fs = std::filesystem;
+        std::error_code ec;
+        const fs::path file(s_->path);
+        fs::path folder = file.parent_path();
+        if (folder.empty()) folder = ".";
+        const std::string w = "sqlite_store: cannot open '" + s_->path + "'";
+        if (fs::is_directory(file, ec)) return w + " (got a folder, expected a store file)";
+        if (!fs::is_directory(folder, ec))
+            return w + " (got no folder '" + folder.string() + "', expected an existing folder; create it first)";
+        const bool exists = fs::exists(file, ec);
+        if (::access(folder.c_str(), W_OK | X_OK) != 0) {
+            if (!exists)
+                return w + " (folder '" + folder.string() + "' is not writable, so the store cannot be created; "
+                       "expected a writable folder)";
+            if (!fs::exists(file.string() + "-wal", ec))
+                return w + " (folder '" + folder.string() + "' is not writable: SQLite must create '" +
+                       file.filename().string() + "-wal' and '-shm' next to the store; expected a writable folder, "
+                       "or open the store with read_only)";
+        }
+        if (exists && ::access(file.c_str(), R_OK | W_OK) != 0)
+            return w + " (the file is not readable and writable by this user; expected write access, or open it "
+                       "with read_only)";
+        return "";
+    }
+
+    [[noreturn]] void explain_open_failure(const io_error& e) const {
+        if (std::string why = open_problem(); !why.empty()) throw io_error(why);
+        throw e;
     }
 
     void check_version(int v) const {
@@ -435,8 +483,9 @@ private:
     std::vector<std::string> append_many(const impression* imps, std::size_t n_imps, const annotation* anns,
                                          std::size_t n_anns) {
         check_writable("sqlite_store::append");
-        for (std::size_t i = 0; i < n_imps; ++i) validate(imps[i]);
-        for (std::size_t i = 0; i < n_anns; ++i) validate(anns[i]);
+        const bool batch = n_imps + n_anns > 1;
+        for (std::size_t i = 0; i < n_imps; ++i) at_item(batch, "impressions", i, [&] { validate(imps[i]); });
+        for (std::size_t i = 0; i < n_anns; ++i) at_item(batch, "annotations", i, [&] { validate(anns[i]); });
         if (n_imps + n_anns == 0) return {};
         write_request req;
         req.imps = imps;
@@ -445,6 +494,20 @@ private:
         req.n_anns = n_anns;
         submit(req);
         return std::move(req.ids);
+    }
+
+    // Runs fn; in a batch, its config_error or not_found names the item ("annotations[3]: ...").
+    template <class Fn>
+    static void at_item(bool batch, const char* list, std::size_t i, Fn&& fn) {
+        if (!batch) return fn();
+        const std::string at = std::string("sqlite_store::append: ") + list + "[" + std::to_string(i) + "]: ";
+        try {
+            fn();
+        } catch (const config_error& e) {
+            throw config_error(at + e.what());
+        } catch (const not_found& e) {
+            throw not_found(at + e.what());
+        }
     }
 
     // Writes one request's records on the writer connection (inside a transaction). Annotations
@@ -467,14 +530,16 @@ private:
         for (std::size_t i = 0; i < r.n_anns; ++i) {
             const annotation& a = r.anns[i];
             const auto* known = outlines.find(a.impression_id);
-            if (!known) {
-                auto o = detail::read_impression_outline(db, a.impression_id);
-                if (!o)
-                    throw not_found("sqlite_store::append: field 'impression_id': unknown impression (got '" +
-                                    a.impression_id + "', expected the id of a stored impression)");
-                known = &outlines.add(a.impression_id, std::move(*o));
-            }
-            detail::validate_against_outline(a, known->first, known->second);
+            at_item(r.n_imps + r.n_anns > 1, "annotations", i, [&] {
+                if (!known) {
+                    auto o = detail::read_impression_outline(db, a.impression_id);
+                    if (!o)
+                        throw not_found("sqlite_store::append: field 'impression_id': unknown impression (got '" +
+                                        a.impression_id + "', expected the id of a stored impression)");
+                    known = &outlines.add(a.impression_id, std::move(*o));
+                }
+                detail::validate_against_outline(a, known->first, known->second);
+            });
             r.ids.push_back(insert_with_id(a.id, "ann-", [&](const std::string& id, bool* taken) {
                 return detail::insert_annotation(db, a, id, 0, taken);
             }));
