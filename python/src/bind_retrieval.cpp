@@ -330,8 +330,9 @@ void def_index_common(py::class_<Index, Extra...>& c, const char* name) {
                 return result_tuple(std::move(r), queries.ndim() == 1);
             },
             "queries"_a, "k"_a, "threads"_a = 0,
-            "Nearest vectors of each query row: (labels int64 (n, k), scores float32 (n, k)), best first, "
-            "padded with -1 / -inf when fewer than k are stored. A 1-D query gives 1-D results. "
+            "Nearest vectors of each query row: (labels int64 (n, m), scores float32 (n, m)) with "
+            "m = min(k, max(len(index), 1)), best first, padded with -1 / -inf where fewer are found "
+            "(a k larger than the index allocates nothing more). A 1-D query gives 1-D results. "
             "Raises ConfigError when k <= 0, DimensionError on a wrong width or NaN/inf.");
 }
 

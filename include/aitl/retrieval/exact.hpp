@@ -239,13 +239,15 @@ public:
     /**
      * @brief The k best stored vectors for each row of `queries`.
      * @param threads worker threads, 0 = all hardware threads.
-     * @returns labels and scores, (queries.rows() x k), padded with -1 / -inf.
+     * @returns labels and scores, (queries.rows() x min(k, max(size(), 1))), padded with -1 / -inf
+     *          where fewer are found: a k larger than the index allocates nothing more.
      * @throws config_error when k == 0; dimension_error on a wrong width or NaN/inf.
      */
     knn_result search_batch(const Eigen::Ref<const row_matrix>& queries, std::size_t k,
                             std::size_t threads = 0) const {
         static const std::string where = "exact_index::search_batch";
         detail::check_k(where, k);
+        k = std::min(k, std::max<std::size_t>(size(), 1));
         detail::check_vectors(where, queries, dim_, "queries");
         const std::size_t nq = static_cast<std::size_t>(queries.rows());
         knn_result out;

@@ -13,6 +13,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <iterator>
 #include <mutex>
 #include <queue>
 #include <shared_mutex>
@@ -23,6 +24,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../detail/json_parse.hpp"
 #include "../config.hpp"
 #include "../detail/simd.hpp"
 #include "../detail/topk.hpp"
@@ -333,6 +335,7 @@ public:
         if (config_.metric == aitl::similarity::cosine) detail::simd::normalize(q.data(), config_.dim);
         std::shared_lock<Mutex> lock(mutex_);
         require(where);
+        k = std::min(k, std::max<std::size_t>(static_cast<std::size_t>(index_->cur_element_count), 1));
         return search_locked(q.data(), k, std::max(config_.ef, k));
     }
 
@@ -346,13 +349,15 @@ public:
 
     /**
      * @brief search() for each row of `queries` on `threads` threads (0 = all).
-     * @returns labels and scores, (queries.rows() x k), padded with -1 / -inf.
+     * @returns labels and scores, (queries.rows() x min(k, max(size(), 1))), padded with -1 / -inf
+     *          where fewer are found: a k larger than the index allocates nothing more.
      * @throws config_error when k == 0; dimension_error on a wrong width or NaN/inf.
      */
     knn_result search_batch(const Eigen::Ref<const row_matrix>& queries, std::size_t k,
                             std::size_t threads = 0) const {
         static const std::string where = "hnsw_index::search_batch";
         detail::check_k(where, k);
+        k = std::min(k, std::max<std::size_t>(size(), 1));
         detail::check_vectors(where, queries, config_.dim, "queries");
         knn_result out;
         out.labels.resize(queries.rows(), static_cast<Eigen::Index>(k));
@@ -423,7 +428,8 @@ public:
         std::uint64_t file_bytes = 0, checksum = 0;
         std::size_t elements = 0;
         try {
-            meta = nlohmann::json::parse(meta_in);
+            std::string text((std::istreambuf_iterator<char>(meta_in)), std::istreambuf_iterator<char>());
+            meta = detail::parse_json(text, meta_path, 0, where);
             if (meta.at("format").get<std::string>() != "aitl.hnsw" || meta.at("version").get<int>() != 1)
                 throw io_error(where + ": not an aitl hnsw metadata file (got \"" + meta_path + "\", expected format aitl.hnsw version 1)");
             cfg = meta.at("config").get<hnsw_config>();
