@@ -1545,21 +1545,21 @@ class FeatureRanker:
         ...
 class ModelRegistry:
     """
-    A directory of versioned model artifacts with a manifest (manifest.json): champion/challenger roles, promote, reject and rollback. Every change is one atomic manifest commit (write manifest.json.tmp, fsync, rename, fsync the directory), so a crash at any moment leaves the old or the new state, never a mix; opening recovers (removes temporary files and version folders the manifest does not list). Several objects or processes may share one directory: writers take a file lock and re-read the manifest. Versions are dicts: {'version', 'parent', 'watermark', 'metrics', 'decision', 'created', 'status', 'note', 'artifacts': [{'name', 'sha256', 'bytes'}]}; status is 'challenger', 'champion', 'retired' or 'rejected'. Thread-safe; the GIL is released during file work.
+    A directory of versioned model artifacts with a manifest (manifest.json): champion/challenger roles, promote, reject and rollback. Every change is one atomic manifest commit (write manifest.json.tmp, fsync, rename, fsync the directory), so a crash at any moment leaves the old or the new state, never a mix. Recovery never deletes what the registry did not create: opening moves whatever in versions/ the manifest does not list to quarantine/<name>[.N] (only a version folder that provably never reached a commit is removed), lists it in `recovered` and prints one line on stderr; a folder without manifest.json that is not empty is refused (StateError, nothing touched). With verify_artifacts (default) the files are checked against the manifest's size and SHA-256 on open (the champion), file(), promote() and rollback(). Several objects or processes may share one directory: writers take a file lock and re-read the manifest. Versions are dicts: {'version', 'parent', 'watermark', 'metrics', 'decision', 'created', 'status', 'note', 'artifacts': [{'name', 'sha256', 'bytes'}]}; status is 'challenger', 'champion', 'retired' or 'rejected'. Thread-safe; the GIL is released during file work.
     """
-    def __init__(self, path: typing.Any) -> None:
+    def __init__(self, path: typing.Any, verify_artifacts: bool = True) -> None:
         """
-        Opens (or creates) the registry in folder `path` (str or os.PathLike). Raises IoError when it cannot be created or read, ParseError (.file, .field) when manifest.json is malformed or inconsistent.
+        Opens (or creates) the registry in folder `path` (str or os.PathLike) and recovers after a crash. verify_artifacts=False skips the size and SHA-256 checks of open, file(), promote() and rollback() (verify() still checks). Raises StateError when the folder has no manifest.json but is not empty (a registry whose manifest was lost, or someone else's files: nothing is changed; the message says how to recover), IoError when it cannot be created or read or a champion file is missing or differs from the manifest, ParseError (.file, .field) when manifest.json is malformed or inconsistent.
         """
     def __repr__(self) -> str:
         ...
     def add(self, files: dict[str, typing.Any], parent: str | None = None, watermark: typing.SupportsInt | typing.SupportsIndex = 0, metrics: typing.Any = None, note: str = '') -> str:
         """
-        Copies `files` ({artifact name: source path}, names are plain file names such as 'encoder.bin') durably into a new version, hashes them (SHA-256) and commits it as the challenger (a previous challenger becomes 'rejected' with decision {'reason': 'superseded'}). parent: the version it was trained from (None or '' = none); watermark: store seq of the last annotation used in training; metrics: a dict. Returns the version id ('v000001', ...). Raises ConfigError (no files, bad name, watermark < 0, metrics not a dict), NotFoundError (unknown parent), IoError (unreadable source); nothing is registered then.
+        Copies `files` ({artifact name: source path}, names are plain file names such as 'encoder.bin') durably into a new version, hashes them (SHA-256) and commits it as the challenger (a previous challenger becomes 'rejected' with decision {'reason': 'superseded'}). parent: the version it was trained from (None or '' = none); watermark: store seq of the last annotation used in training; metrics: a dict whose numbers are all finite. Returns the version id ('v000001', ...). Raises ConfigError (no files, bad name, watermark < 0, metrics not a dict, a NaN or inf metric at any depth, named by its path such as 'metrics.loss[2]'), NotFoundError (unknown parent), IoError (unreadable source); nothing is registered then.
         """
     def file(self, version: str, name: str) -> str:
         """
-        The path of artifact `name` of `version`. Raises NotFoundError for an unknown version or name.
+        The path of artifact `name` of `version`, checked against the manifest's size and SHA-256 first (with verify_artifacts; hashed once per process while the file is unchanged). Raises NotFoundError for an unknown version or name, IoError naming the file and both hashes when it is missing or differs.
         """
     def get(self, version: str) -> dict[str, typing.Any]:
         """
@@ -1571,7 +1571,7 @@ class ModelRegistry:
         """
     def promote(self, version: str, decision: typing.Any = None) -> None:
         """
-        Makes `version` (the challenger or a retired version) the champion and retires the old one, in one atomic commit; `decision` (the gate decision, a dict or None) is kept with it. Raises NotFoundError (unknown version), StateError (already champion, or rejected).
+        Makes `version` (the challenger or a retired version) the champion and retires the old one, in one atomic commit; `decision` (the gate decision, a dict or None) is kept with it. Raises NotFoundError (unknown version), StateError (already champion, or rejected), IoError naming the file and both hashes when a file of `version` is missing or differs from the manifest (nothing changes).
         """
     def reject(self, version: str, decision: typing.Any) -> None:
         """
@@ -1579,11 +1579,11 @@ class ModelRegistry:
         """
     def rollback(self) -> str | None:
         """
-        Reinstates the previous champion of the champion history (skipping versions rejected since); the current champion becomes 'retired'. Returns the new champion, or None when there is no previous champion (nothing changes).
+        Reinstates the previous champion of the champion history (skipping versions rejected since); the current champion becomes 'retired'. Returns the new champion, or None when there is no previous champion (nothing changes). Raises IoError naming the file and both hashes when a file of the version to reinstate is missing or differs from the manifest: the rollback is refused, nothing changes (restore the file, or reject that version and roll back again, or promote another).
         """
     def verify(self, version: str) -> None:
         """
-        Re-hashes every artifact file of `version` against the manifest. Raises IoError naming the file when one is missing or its size or SHA-256 differs; NotFoundError for an unknown version.
+        Re-hashes every artifact file of `version` against the manifest (always, whatever verify_artifacts says). Raises IoError naming the file when one is missing or its size or SHA-256 differs; NotFoundError for an unknown version.
         """
     def versions(self) -> list[dict[str, typing.Any]]:
         """
@@ -1603,6 +1603,16 @@ class ModelRegistry:
     def path(self) -> str:
         """
         The registry folder (absolute).
+        """
+    @property
+    def recovered(self) -> list[dict[str, typing.Any]]:
+        """
+        What recovery did to entries of versions/ that no commit names, as dicts {'action': 'quarantined' or 'removed', 'from': path, 'to': path under quarantine/ ('' when removed), 'reason'}: when this object opened, and when its add() met a folder left by another process's interrupted add. Empty after a clean open.
+        """
+    @property
+    def verify_artifacts(self) -> bool:
+        """
+        Whether open, file(), promote() and rollback() check files against the manifest (the constructor argument).
         """
 class GateConfig:
     """

@@ -28,9 +28,9 @@ using nlohmann::json;
 
 class py_registry {
 public:
-    explicit py_registry(const std::string& path) {
+    py_registry(const std::string& path, registry_options options) {
         py::gil_scoped_release release;
-        r_ = std::make_unique<model_registry>(path);
+        r_ = std::make_unique<model_registry>(path, options);
     }
     const model_registry& get() const { return *r_; }
     model_registry& get() { return *r_; }
@@ -55,15 +55,28 @@ void bind_registry(py::module_& m) {
         m, "ModelRegistry",
         "A directory of versioned model artifacts with a manifest (manifest.json): champion/challenger roles, "
         "promote, reject and rollback. Every change is one atomic manifest commit (write manifest.json.tmp, fsync, "
-        "rename, fsync the directory), so a crash at any moment leaves the old or the new state, never a mix; "
-        "opening recovers (removes temporary files and version folders the manifest does not list). Several "
-        "objects or processes may share one directory: writers take a file lock and re-read the manifest. Versions "
-        "are dicts: {'version', 'parent', 'watermark', 'metrics', 'decision', 'created', 'status', 'note', "
-        "'artifacts': [{'name', 'sha256', 'bytes'}]}; status is 'challenger', 'champion', 'retired' or "
-        "'rejected'. Thread-safe; the GIL is released during file work.")
-        .def(py::init([](const py::object& path) { return std::make_unique<py_registry>(path_arg(path)); }), "path"_a,
-             "Opens (or creates) the registry in folder `path` (str or os.PathLike). Raises IoError when it cannot "
-             "be created or read, ParseError (.file, .field) when manifest.json is malformed or inconsistent.")
+        "rename, fsync the directory), so a crash at any moment leaves the old or the new state, never a mix. "
+        "Recovery never deletes what the registry did not create: opening moves whatever in versions/ the "
+        "manifest does not list to quarantine/<name>[.N] (only a version folder that provably never reached a "
+        "commit is removed), lists it in `recovered` and prints one line on stderr; a folder without manifest.json "
+        "that is not empty is refused (StateError, nothing touched). With verify_artifacts (default) the files are "
+        "checked against the manifest's size and SHA-256 on open (the champion), file(), promote() and "
+        "rollback(). Several objects or processes may share one directory: writers take a file lock and re-read "
+        "the manifest. Versions are dicts: {'version', 'parent', 'watermark', 'metrics', 'decision', 'created', "
+        "'status', 'note', 'artifacts': [{'name', 'sha256', 'bytes'}]}; status is 'challenger', 'champion', "
+        "'retired' or 'rejected'. Thread-safe; the GIL is released during file work.")
+        .def(py::init([](const py::object& path, bool verify_artifacts) {
+                 registry_options o;
+                 o.verify_artifacts = verify_artifacts;
+                 return std::make_unique<py_registry>(path_arg(path), o);
+             }),
+             "path"_a, "verify_artifacts"_a = true,
+             "Opens (or creates) the registry in folder `path` (str or os.PathLike) and recovers after a crash. "
+             "verify_artifacts=False skips the size and SHA-256 checks of open, file(), promote() and rollback() "
+             "(verify() still checks). Raises StateError when the folder has no manifest.json but is not empty "
+             "(a registry whose manifest was lost, or someone else's files: nothing is changed; the message says "
+             "how to recover), IoError when it cannot be created or read or a champion file is missing or differs "
+             "from the manifest, ParseError (.file, .field) when manifest.json is malformed or inconsistent.")
         .def(
             "add",
             [](py_registry& self, const dict_t& files, const std::optional<std::string>& parent,
@@ -91,9 +104,10 @@ void bind_registry(py::module_& m) {
             "durably into a new version, hashes them (SHA-256) and commits it as the challenger (a previous "
             "challenger becomes 'rejected' with decision {'reason': 'superseded'}). parent: the version it was "
             "trained from (None or '' = none); watermark: store seq of the last annotation used in training; "
-            "metrics: a dict. Returns the version id ('v000001', ...). Raises ConfigError (no files, bad name, "
-            "watermark < 0, metrics not a dict), NotFoundError (unknown parent), IoError (unreadable source); "
-            "nothing is registered then.")
+            "metrics: a dict whose numbers are all finite. Returns the version id ('v000001', ...). Raises "
+            "ConfigError (no files, bad name, watermark < 0, metrics not a dict, a NaN or inf metric at any depth, "
+            "named by its path such as 'metrics.loss[2]'), NotFoundError (unknown parent), IoError (unreadable "
+            "source); nothing is registered then.")
         .def(
             "promote",
             [](py_registry& self, const std::string& version, const py::object& decision) {
@@ -104,7 +118,8 @@ void bind_registry(py::module_& m) {
             "version"_a, "decision"_a = py::none(),
             "Makes `version` (the challenger or a retired version) the champion and retires the old one, in one "
             "atomic commit; `decision` (the gate decision, a dict or None) is kept with it. Raises NotFoundError "
-            "(unknown version), StateError (already champion, or rejected).")
+            "(unknown version), StateError (already champion, or rejected), IoError naming the file and both "
+            "hashes when a file of `version` is missing or differs from the manifest (nothing changes).")
         .def(
             "reject",
             [](py_registry& self, const std::string& version, const py::object& decision) {
@@ -123,7 +138,9 @@ void bind_registry(py::module_& m) {
             },
             "Reinstates the previous champion of the champion history (skipping versions rejected since); the "
             "current champion becomes 'retired'. Returns the new champion, or None when there is no previous "
-            "champion (nothing changes).")
+            "champion (nothing changes). Raises IoError naming the file and both hashes when a file of the "
+            "version to reinstate is missing or differs from the manifest: the rollback is refused, nothing "
+            "changes (restore the file, or reject that version and roll back again, or promote another).")
         .def_property_readonly(
             "champion",
             [](const py_registry& self) -> opt_dict_t {
@@ -181,7 +198,10 @@ void bind_registry(py::module_& m) {
                 return p.string();
             },
             "version"_a, "name"_a,
-            "The path of artifact `name` of `version`. Raises NotFoundError for an unknown version or name.")
+            "The path of artifact `name` of `version`, checked against the manifest's size and SHA-256 first "
+            "(with verify_artifacts; hashed once per process while the file is unchanged). Raises NotFoundError "
+            "for an unknown version or name, IoError naming the file and both hashes when it is missing or "
+            "differs.")
         .def(
             "verify",
             [](const py_registry& self, const std::string& version) {
@@ -189,8 +209,9 @@ void bind_registry(py::module_& m) {
                 self.get().verify(version);
             },
             "version"_a,
-            "Re-hashes every artifact file of `version` against the manifest. Raises IoError naming the file when "
-            "one is missing or its size or SHA-256 differs; NotFoundError for an unknown version.")
+            "Re-hashes every artifact file of `version` against the manifest (always, whatever verify_artifacts "
+            "says). Raises IoError naming the file when one is missing or its size or SHA-256 differs; "
+            "NotFoundError for an unknown version.")
         .def(
             "manifest",
             [](const py_registry& self) {
@@ -203,6 +224,21 @@ void bind_registry(py::module_& m) {
             },
             "The committed manifest as a dict: format, format_version, next_id, champion, champion_history, "
             "versions.")
+        .def_property_readonly(
+            "recovered",
+            [](const py_registry& self) {
+                py::list out;
+                for (const auto& r : self.get().recovered()) out.append(json_to_py(json(r)));
+                return py::reinterpret_steal<py::typing::List<dict_t>>(out.release());
+            },
+            "What recovery did to entries of versions/ that no commit names, as dicts {'action': 'quarantined' "
+            "or 'removed', 'from': path, 'to': path under quarantine/ ('' when removed), 'reason'}: when this "
+            "object opened, and when its add() met a folder left by another process's interrupted add. Empty "
+            "after a clean open.")
+        .def_property_readonly(
+            "verify_artifacts", [](const py_registry& self) { return self.get().options().verify_artifacts; },
+            "Whether open, file(), promote() and rollback() check files against the manifest (the constructor "
+            "argument).")
         .def_property_readonly(
             "path", [](const py_registry& self) { return self.get().dir().string(); },
             "The registry folder (absolute).")

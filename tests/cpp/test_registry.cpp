@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <random>
 #include <set>
@@ -78,6 +79,17 @@ std::string random_bytes(std::uint64_t seed, std::size_t n) {
     return s;
 }
 
+
+// Every file under `dir` (relative path -> bytes) and every folder (relative path -> "<dir>").
+std::map<std::string, std::string> tree(const fs::path& dir) {
+    std::map<std::string, std::string> out;
+    for (const auto& e : fs::recursive_directory_iterator(dir))
+        out[fs::relative(e.path(), dir).string()] = e.is_directory() ? std::string("<dir>") : slurp(e.path());
+    return out;
+}
+
+// Sets a file's mtime back to `t` (a tampering that keeps size and mtime).
+void keep_mtime(const fs::path& p, fs::file_time_type t) { fs::last_write_time(p, t); }
 
 std::vector<std::string> listed_dirs(const fs::path& dir) {
     std::vector<std::string> out;
@@ -361,17 +373,156 @@ TEST_CASE("verify detects missing, truncated and altered artifact files", "[regi
     const std::string bytes = random_bytes(5, 4096);
     const auto v = reg.add({{"m.bin", put(tmp / "m.bin", bytes)}, {"n.bin", put(tmp / "n.bin", "n")}});
     reg.verify(v);
+    const auto m = reg.file(v, "m.bin");
     std::string altered = bytes;
     altered[100] ^= 1;
-    put(reg.file(v, "m.bin"), altered);
+    put(m, altered);
     CHECK_THROWS_NAMING(aitl::io_error, reg.verify(v), "m.bin");
     CHECK_THROWS_NAMING(aitl::io_error, reg.verify(v), "sha256");
-    put(reg.file(v, "m.bin"), bytes.substr(0, 10));
+    put(m, bytes.substr(0, 10));
     CHECK_THROWS_NAMING(aitl::io_error, reg.verify(v), "got 10 bytes");
-    put(reg.file(v, "m.bin"), bytes);
+    put(m, bytes);
     reg.verify(v);
     fs::remove(reg.file(v, "n.bin"));
     CHECK_THROWS_NAMING(aitl::io_error, reg.verify(v), "missing");
+    // With verification off verify() still checks; file() hands the path out unchecked.
+    aitl::model_registry trusting(tmp / "reg", aitl::registry_options{false});
+    CHECK_THROWS_NAMING(aitl::io_error, trusting.verify(v), "missing");
+    CHECK(trusting.file(v, "n.bin") == reg.dir() / "versions" / v / "n.bin");
+}
+
+TEST_CASE("file(), promote(), rollback() and opening refuse tampered or missing artifacts and change nothing",
+          "[registry]") {
+    reg_temp_dir tmp;
+    const auto dir = tmp / "reg";
+    aitl::model_registry reg(dir);
+    const std::string b1 = random_bytes(61, 5000), b2 = random_bytes(62, 5000), b3 = random_bytes(63, 5000);
+    const auto v1 = reg.add({{"m.bin", put(tmp / "m.bin", b1)}, {"n.bin", put(tmp / "n.bin", "n")}});
+    reg.promote(v1);
+    const auto v2 = reg.add({{"m.bin", put(tmp / "m.bin", b2)}, {"n.bin", tmp / "n.bin"}});
+    reg.promote(v2);
+    const auto sha = [](const std::string& b) { return aitl::detail::sha256_hex(b); };
+    const auto m1 = dir / "versions" / v1 / "m.bin";
+    const auto m2 = dir / "versions" / v2 / "m.bin";
+    CHECK(slurp(reg.file(v1, "m.bin")) == b1);
+
+    // A same-size tampering that restores the mtime: file() still sees it.
+    std::string bad = b1;
+    bad[2500] ^= 0x20;
+    const auto t1 = fs::last_write_time(m1);
+    put(m1, bad);
+    keep_mtime(m1, t1);
+    const std::string expect_bad = "model_registry::file: artifact file corrupted: '" + m1.string() + "' (got 5000 bytes, sha256 " +
+                                   sha(bad) + ", expected 5000 bytes, sha256 " + sha(b1) + ")";
+    CHECK_THROWS_NAMING(aitl::io_error, reg.file(v1, "m.bin"), expect_bad);
+
+    // rollback() refuses to reinstate the tampered previous champion; the manifest stays as it was.
+    auto before = reg.manifest();
+    CHECK_THROWS_NAMING(aitl::io_error, reg.rollback(),
+                        "model_registry::rollback: cannot reinstate version 'v000001': artifact file corrupted: '" +
+                            m1.string() + "' (got 5000 bytes, sha256 " + sha(bad));
+    CHECK_THROWS_NAMING(aitl::io_error, reg.rollback(), "expected 5000 bytes, sha256 " + sha(b1));
+    CHECK(reg.manifest() == before);
+    CHECK(reg.champion()->version == v2);
+    // promote() of a tampered retired version: refused, nothing changes.
+    CHECK_THROWS_NAMING(aitl::io_error, reg.promote(v1), "model_registry::promote: cannot promote version 'v000001'");
+    CHECK(reg.manifest() == before);
+    put(m1, b1);  // restored: both work again
+    CHECK(slurp(reg.file(v1, "m.bin")) == b1);
+    CHECK(reg.rollback() == v1);
+    reg.promote(v2);
+    before = reg.manifest();
+
+    // A challenger whose file went missing cannot be promoted.
+    const auto v3 = reg.add({{"m.bin", put(tmp / "m.bin", b3)}, {"n.bin", tmp / "n.bin"}});
+    const auto m3 = dir / "versions" / v3 / "m.bin";
+    fs::remove(m3);
+    before = reg.manifest();
+    CHECK_THROWS_NAMING(aitl::io_error, reg.promote(v3),
+                        "cannot promote version 'v000003': artifact file missing (got no file '" + m3.string() +
+                            "', expected 5000 bytes, sha256 " + sha(b3) + ")");
+    CHECK_THROWS_NAMING(aitl::io_error, reg.file(v3, "m.bin"), "artifact file missing");
+    CHECK(reg.manifest() == before);
+    reg.reject(v3, json{{"reason", "files lost"}});
+
+    // Opening verifies the champion; opting out opens, and verify() still checks on request.
+    put(m2, b2.substr(0, 4999));
+    CHECK_THROWS_NAMING(aitl::io_error, aitl::model_registry(dir),
+                        "model_registry::model_registry: the champion 'v000002' does not verify: artifact file corrupted: '" +
+                            m2.string() + "' (got 4999 bytes");
+    CHECK_THROWS_NAMING(aitl::io_error, aitl::model_registry(dir), "open with verify_artifacts = false");
+    aitl::model_registry_st trusting(dir, aitl::registry_options{false});
+    CHECK_FALSE(trusting.options().verify_artifacts);
+    CHECK(reg.options().verify_artifacts);
+    CHECK(slurp(trusting.file(v2, "m.bin")) == b2.substr(0, 4999));  // trusted, not checked
+    CHECK_THROWS_NAMING(aitl::io_error, trusting.verify(v2), "got 4999 bytes");
+    CHECK(trusting.rollback() == v1);  // the way out: back to an intact version
+    aitl::model_registry reopened(dir);
+    CHECK(reopened.champion()->version == v1);
+
+    // registry_options round-trips through JSON; unknown keys and wrong types are config_error.
+    CHECK(json(aitl::registry_options{}) == json{{"verify_artifacts", true}});
+    CHECK(json{{"verify_artifacts", false}}.get<aitl::registry_options>() == aitl::registry_options{false});
+    CHECK(json::object().get<aitl::registry_options>() == aitl::registry_options{});
+    CHECK_THROWS_NAMING(aitl::config_error, json({{"verify", true}}).get<aitl::registry_options>(), "'verify'");
+    CHECK_THROWS_NAMING(aitl::config_error, json({{"verify_artifacts", 1}}).get<aitl::registry_options>(),
+                        "verify_artifacts");
+}
+
+TEST_CASE("a file hashed once is not trusted after a same-size, same-mtime rewrite (the per-process cache keys on "
+          "ctime and inode)",
+          "[registry]") {
+    reg_temp_dir tmp;
+    aitl::model_registry reg(tmp / "reg");
+    const std::string bytes = random_bytes(71, 20000);
+    const auto v = reg.add({{"m.bin", put(tmp / "m.bin", bytes)}});
+    const auto path = reg.dir() / "versions" / v / "m.bin";
+    // Files written in the last 2 s are never cached (coarse timestamps): wait until this one
+    // may be, then check it (hashed and remembered) and check it again (from the cache).
+    std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+    CHECK(reg.file(v, "m.bin") == path);
+    CHECK(reg.file(v, "m.bin") == path);
+    reg.promote(v);
+    // Same size, same mtime, in place (same inode): the ctime changed, so the file is re-hashed.
+    const auto t = fs::last_write_time(path);
+    {
+        std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(10000);
+        f.put(static_cast<char>(bytes[10000] ^ 1));
+    }
+    keep_mtime(path, t);
+    CHECK(fs::file_size(path) == bytes.size());
+    CHECK(fs::last_write_time(path) == t);
+    CHECK_THROWS_NAMING(aitl::io_error, reg.file(v, "m.bin"), "artifact file corrupted: '" + path.string());
+    CHECK_THROWS_NAMING(aitl::io_error, aitl::model_registry(tmp / "reg"), "the champion 'v000001' does not verify");
+    put(path, bytes);
+    CHECK(reg.file(v, "m.bin") == path);
+}
+
+TEST_CASE("add() refuses NaN and infinite metrics at any depth, naming the key path and the value", "[registry]") {
+    reg_temp_dir tmp;
+    aitl::model_registry reg(tmp / "reg");
+    const auto src = put(tmp / "a.bin", "a");
+    const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+    aitl::version_info info;
+    auto refused = [&](json metrics, const std::string& text) {
+        info.metrics = std::move(metrics);
+        CHECK_THROWS_NAMING(aitl::config_error, reg.add({{"a.bin", src}}, info), text);
+    };
+    refused(json{{"ndcg@10", nan}}, "model_registry::add: metric 'metrics.ndcg@10' is not a finite number (got nan, expected a finite number)");
+    refused(json{{"ok", 1.0}, {"loss", inf}}, "metric 'metrics.loss' is not a finite number (got inf,");
+    refused(json{{"training", {{"encoder", {{"train_loss", {0.5, 0.4, -inf}}}}}}},
+            "metric 'metrics.training.encoder.train_loss[2]' is not a finite number (got -inf,");
+    refused(json{{"folds", json::array({json{{"r", 1}}, json{{"r", nan}}})}}, "'metrics.folds[1].r' is not a finite number (got nan");
+    // Deep nesting is walked without recursion.
+    json deep = nan;
+    for (int i = 0; i < 2000; ++i) deep = json::array({std::move(deep)});
+    refused(json{{"deep", std::move(deep)}}, "(got nan, expected a finite number)");
+    CHECK(reg.versions().empty());  // nothing registered
+    CHECK(listed_dirs(reg.dir()).empty());
+    info.metrics = json{{"ndcg@10", 0.41}, {"n", 3}, {"max", std::numeric_limits<double>::max()}, {"s", "nan"}};
+    const auto v = reg.add({{"a.bin", src}}, info);
+    CHECK(reg.get(v).metrics == info.metrics);
 }
 
 TEST_CASE("a corrupted or inconsistent manifest gives parse_error naming the file and field", "[registry]") {
@@ -427,30 +578,182 @@ TEST_CASE("a corrupted or inconsistent manifest gives parse_error naming the fil
     CHECK(reg.versions().size() == 2);
 }
 
-TEST_CASE("opening recovers from an interrupted call: temp files and unlisted version folders go", "[registry]") {
+TEST_CASE("opening recovers from an interrupted call: it removes only uncommitted adds' folders and "
+          "quarantines every other unlisted entry",
+          "[registry]") {
     reg_temp_dir tmp;
     const auto dir = tmp / "reg";
     std::string v1;
     json before;
     {
         aitl::model_registry reg(dir);
+        CHECK(reg.recovered().empty());
         v1 = reg.add({{"a.bin", put(tmp / "a.bin", "a")}});
         reg.promote(v1);
         before = reg.manifest();
+        CHECK_FALSE(fs::exists(dir / "versions" / v1 / aitl::detail::registry_marker_name));  // gone before the commit
     }
-    // What a crashed add or commit leaves: a half-written version folder, a stray temp manifest.
+    // What a crashed add or commit leaves: a folder with add()'s marker (killed while copying), an
+    // empty one (killed right after mkdir), one without the marker (killed between its last copy
+    // and its commit), a stray temp manifest; and what someone put there.
     put(dir / "versions" / "v000002" / "a.bin.tmp", "partial");
-    put(dir / "versions" / "v000003" / "a.bin", "never committed");
+    put(dir / "versions" / "v000002" / aitl::detail::registry_marker_name, aitl::detail::registry_marker_text("v000002"));
+    fs::create_directories(dir / "versions" / "v000004");
+    put(dir / "versions" / "v000003" / "a.bin", "complete, never committed");
     put(dir / "versions" / "junk.tmp", "x");
+    put(dir / "versions" / "my-precious" / "a.bin", "precious");
+    put(dir / "versions" / "v000005" / aitl::detail::registry_marker_name, "not add()'s marker text");
     put(dir / "manifest.json.tmp", "{\"half\": ");
+    put(dir / "notes.txt", "the user's notes next to the registry");
+    fs::create_directories(dir / "quarantine" / "junk.tmp");  // taken: the next one is junk.tmp.1
     aitl::model_registry reg(dir);
     CHECK(reg.manifest() == before);
     CHECK(listed_dirs(dir) == std::vector<std::string>{v1});
     CHECK_FALSE(fs::exists(dir / "manifest.json.tmp"));
+    CHECK(slurp(dir / "notes.txt") == "the user's notes next to the registry");  // outside versions/: untouched
+    const auto q = dir / "quarantine";
+    CHECK(slurp(q / "v000003" / "a.bin") == "complete, never committed");
+    CHECK(slurp(q / "junk.tmp.1") == "x");
+    CHECK(fs::is_directory(q / "junk.tmp"));
+    CHECK(slurp(q / "my-precious" / "a.bin") == "precious");
+    CHECK(slurp(q / "v000005" / aitl::detail::registry_marker_name) == "not add()'s marker text");
+    CHECK_FALSE(fs::exists(q / "v000002"));
+    CHECK_FALSE(fs::exists(q / "v000004"));
+    const auto rec = reg.recovered();
+    std::map<std::string, aitl::recovery_record> by_name;
+    for (const auto& r : rec) by_name[r.from.filename().string()] = r;
+    REQUIRE(rec.size() == 6);
+    CHECK(by_name["v000002"].action == "removed");
+    CHECK(by_name["v000002"].to.empty());
+    CHECK(by_name["v000002"].from == dir / "versions" / "v000002");
+    CHECK(by_name["v000004"].action == "removed");
+    CHECK(by_name["v000003"].action == "quarantined");
+    CHECK(by_name["v000003"].to == q / "v000003");
+    CHECK(by_name["v000003"].reason.find("not listed in the manifest") != std::string::npos);
+    CHECK(by_name["junk.tmp"].to == q / "junk.tmp.1");
+    CHECK(by_name["my-precious"].action == "quarantined");
+    CHECK(by_name["my-precious"].reason == "not a version folder of this registry");
+    CHECK(by_name["v000005"].action == "quarantined");
+    CHECK(json(by_name["junk.tmp"]) == json{{"action", "quarantined"}, {"from", (dir / "versions" / "junk.tmp").string()},
+                                            {"to", (q / "junk.tmp.1").string()}, {"reason", "not a version folder of this registry"}});
+    // A copy carries the log; a clean reopen has none.
+    CHECK(aitl::model_registry(reg).recovered().size() == 6);
+    CHECK(aitl::model_registry(dir).recovered().empty());
     // The next add reuses the id no commit has named.
     CHECK(reg.add({{"a.bin", tmp / "a.bin"}}) == "v000002");
     reg.verify("v000002");
     reg.verify(v1);
+    // A second stray of the same name never overwrites the first in quarantine.
+    put(dir / "versions" / "my-precious" / "a.bin", "second");
+    aitl::model_registry again(dir);
+    CHECK(slurp(q / "my-precious" / "a.bin") == "precious");
+    CHECK(slurp(q / "my-precious.1" / "a.bin") == "second");
+}
+
+TEST_CASE("add() meeting a folder left by another process's interrupted add quarantines or removes it, never "
+          "loses it",
+          "[registry]") {
+    reg_temp_dir tmp;
+    aitl::model_registry reg(tmp / "reg");
+    const auto src = put(tmp / "a.bin", "a");
+    // Left after this object opened: with the marker (removed) or without it (quarantined).
+    put(reg.dir() / "versions" / "v000001" / aitl::detail::registry_marker_name,
+        aitl::detail::registry_marker_text("v000001"));
+    CHECK(reg.add({{"a.bin", src}}) == "v000001");
+    put(reg.dir() / "versions" / "v000002" / "a.bin", "someone's bytes");
+    CHECK(reg.add({{"a.bin", src}}) == "v000002");
+    CHECK(slurp(reg.dir() / "quarantine" / "v000002" / "a.bin") == "someone's bytes");
+    reg.verify("v000001");
+    reg.verify("v000002");
+    const auto rec = reg.recovered();
+    REQUIRE(rec.size() == 2);
+    CHECK(rec[0].action == "removed");
+    CHECK(rec[1].action == "quarantined");
+    CHECK(rec[1].to == reg.dir() / "quarantine" / "v000002");
+}
+
+TEST_CASE("deleting manifest.json loses no version: opening refuses and every file stays byte-identical",
+          "[registry]") {
+    reg_temp_dir tmp;
+    const auto dir = tmp / "reg";
+    {
+        aitl::model_registry reg(dir);
+        for (int i = 0; i < 5; ++i) {
+            const auto v = reg.add({{"m.bin", put(tmp / "m.bin", random_bytes(40 + static_cast<std::uint64_t>(i), 3000))}});
+            if (i % 2 == 0) reg.promote(v);
+        }
+    }
+    const std::string manifest = slurp(dir / "manifest.json");
+    fs::remove(dir / "manifest.json");
+    const auto before = tree(dir);
+    CHECK(before.count("versions/v000005/m.bin") == 1);
+    for (int attempt = 0; attempt < 2; ++attempt) {  // refusing twice changes nothing either
+        try {
+            aitl::model_registry reg(dir);
+            FAIL("opened a registry without its manifest");
+        } catch (const aitl::state_error& e) {
+            const std::string msg = e.what();
+            INFO(msg);
+            CHECK(msg.find("model_registry::model_registry: manifest missing in '" + fs::absolute(dir).string()) == 0);
+            CHECK(msg.find("5 version folder(s) in versions/: v000001, v000002, v000003, v000004, v000005") !=
+                  std::string::npos);
+            CHECK(msg.find("restore manifest.json from a backup") != std::string::npos);
+            CHECK(msg.find("nothing was changed") != std::string::npos);
+        }
+        CHECK(tree(dir) == before);
+    }
+    CHECK_FALSE(fs::exists(dir / "quarantine"));
+    // Restoring the manifest brings every version back, intact.
+    put(dir / "manifest.json", manifest);
+    aitl::model_registry reg(dir);
+    CHECK(reg.versions().size() == 5);
+    CHECK(reg.recovered().empty());
+    for (const auto& v : reg.versions()) reg.verify(v.version);
+    CHECK(slurp(reg.file("v000005", "m.bin")) == random_bytes(44, 3000));
+}
+
+TEST_CASE("a folder that is not a registry is refused and nothing of it is moved, deleted or added",
+          "[registry]") {
+    reg_temp_dir tmp;
+    // The reported case: someone's versions/my-precious/a.bin.
+    const auto a = tmp / "a";
+    put(a / "versions" / "my-precious" / "a.bin", "precious");
+    auto before = tree(a);
+    CHECK_THROWS_NAMING(aitl::state_error, aitl::model_registry(a), "1 version folder(s) in versions/: my-precious");
+    CHECK(tree(a) == before);
+    // A project folder.
+    const auto b = tmp / "b";
+    put(b / "README.md", "# my project");
+    put(b / "src" / "main.cpp", "int main() {}");
+    put(b / ".lock", "");
+    before = tree(b);
+    try {
+        aitl::model_registry reg(b);
+        FAIL("opened a project folder");
+    } catch (const aitl::state_error& e) {
+        const std::string msg = e.what();
+        INFO(msg);
+        CHECK(msg.find("not a model registry: '" + fs::absolute(b).string() + "' holds other files (got 2 item(s): README.md, src") !=
+              std::string::npos);
+        CHECK(msg.find("expected an empty folder or one with manifest.json") != std::string::npos);
+    }
+    CHECK(tree(b) == before);
+    CHECK_THROWS_AS(aitl::model_registry_st(b, aitl::registry_options{false}), aitl::state_error);
+    put(tmp / "d" / "versions" / "stray.txt", "x");  // a file in versions/ is no version folder
+    CHECK_THROWS_NAMING(aitl::state_error, aitl::model_registry(tmp / "d"), "holds other files (got 1 item(s): versions/stray.txt,");
+    CHECK(slurp(tmp / "d" / "versions" / "stray.txt") == "x");
+    // An empty folder, a new one, or what an interrupted creation left, become a registry.
+    fs::create_directories(tmp / "empty");
+    CHECK(aitl::model_registry(tmp / "empty").versions().empty());
+    CHECK(aitl::model_registry(tmp / "new" / "nested").versions().empty());
+    const auto c = tmp / "c";
+    fs::create_directories(c / "versions");
+    put(c / ".lock", "");
+    put(c / "manifest.json.tmp", "{\"for");
+    aitl::model_registry reg(c);
+    CHECK(reg.versions().empty());
+    CHECK(reg.recovered().empty());
+    CHECK_FALSE(fs::exists(c / "manifest.json.tmp"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -633,6 +936,12 @@ TEST_CASE("a registry killed with SIGKILL at random moments always reopens with 
             std::vector<std::string> names;
             for (const auto& v : vs) names.push_back(v.version);
             expect(listed_dirs(dir) == names, "version folders equal the listed versions");
+            if (fs::exists(dir / "quarantine"))  // an add killed between its last copy and its commit
+                for (const auto& e : fs::directory_iterator(dir / "quarantine")) {
+                    const std::string q = e.path().filename().string();
+                    expect(aitl::detail::registry_version_number(q.substr(0, q.find('.'))) > 0,
+                           "quarantine holds only version folders (got " + q + ")");
+                }
             expect(!fs::exists(dir / "manifest.json.tmp"), "no temp manifest");
             const auto c = reg.champion();
             expect(last_acked == 0 || c.has_value(), "a champion after an acknowledged promote");

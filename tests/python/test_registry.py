@@ -7,6 +7,7 @@ import json
 import multiprocessing
 import os
 import random
+import re
 import signal
 import threading
 import time
@@ -185,6 +186,160 @@ def test_corrupted_manifest_is_a_parse_error_naming_file_and_field(tmp_path):
     assert e.value.field == "versions[0]" and "winner" in str(e.value)
 
 
+def _tree(root: Path) -> dict:
+    return {str(p.relative_to(root)): (p.read_bytes() if p.is_file() else "<dir>")
+            for p in sorted(root.rglob("*"))}
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_deleting_the_manifest_loses_no_version(tmp_path):
+    d = tmp_path / "reg"
+    r = aitl.ModelRegistry(d)
+    for i in range(5):
+        v = r.add({"m.bin": write(tmp_path / "m.bin", blob(40 + i, 3000))})
+        if i % 2 == 0:
+            r.promote(v)
+    manifest = (d / "manifest.json").read_bytes()
+    (d / "manifest.json").unlink()
+    before = _tree(d)
+    for _ in range(2):
+        with pytest.raises(aitl.StateError) as e:
+            aitl.ModelRegistry(d)
+        msg = str(e.value)
+        assert msg.startswith(f"model_registry::model_registry: manifest missing in '{d.resolve()}'")
+        assert "5 version folder(s) in versions/: v000001, v000002, v000003, v000004, v000005" in msg
+        assert "restore manifest.json from a backup" in msg and "nothing was changed" in msg
+        assert _tree(d) == before
+    (d / "manifest.json").write_bytes(manifest)
+    r = aitl.ModelRegistry(d)
+    assert [v["version"] for v in r.versions()] == [f"v{i:06d}" for i in range(1, 6)]
+    assert r.recovered == []
+    for v in r.versions():
+        r.verify(v["version"])
+
+
+def test_a_folder_that_is_not_a_registry_is_refused_and_untouched(tmp_path):
+    a = tmp_path / "a"
+    write(a / "versions" / "my-precious" / "a.bin", b"precious")
+    before = _tree(a)
+    with pytest.raises(aitl.StateError, match=r"1 version folder\(s\) in versions/: my-precious"):
+        aitl.ModelRegistry(a)
+    assert _tree(a) == before
+    b = tmp_path / "project"
+    write(b / "README.md", b"# mine")
+    write(b / "src" / "main.py", b"print(1)")
+    before = _tree(b)
+    with pytest.raises(aitl.StateError, match=r"not a model registry: .* holds other files \(got 2 item\(s\): "
+                                              r"README.md, src, expected an empty folder"):
+        aitl.ModelRegistry(b, verify_artifacts=False)
+    assert _tree(b) == before  # not even a .lock file
+    (tmp_path / "empty").mkdir()
+    assert aitl.ModelRegistry(tmp_path / "empty").versions() == []
+
+
+def test_recovery_quarantines_unlisted_entries_and_reports_them(tmp_path, capfd):
+    d = tmp_path / "reg"
+    r = aitl.ModelRegistry(d)
+    r.promote(r.add({"a.bin": write(tmp_path / "a.bin", b"a")}))
+    write(d / "versions" / "my-precious" / "a.bin", b"precious")
+    write(d / "versions" / "v000002" / "a.bin", b"complete, never committed")
+    write(d / "versions" / "v000003" / ".aitl-uncommitted.tmp",
+          b"aitl.model_registry: folder of version v000003 being added; not committed\n")
+    write(d / "versions" / "v000003" / "a.bin.tmp", b"partial")
+    capfd.readouterr()
+    r = aitl.ModelRegistry(d)
+    err = capfd.readouterr().err
+    assert f"aitl: warning: model registry '{d.resolve()}': recovery moved 2 unlisted item(s) to quarantine " \
+           "(versions/my-precious -> quarantine/my-precious, versions/v000002 -> quarantine/v000002) and removed 1 " \
+           "uncommitted version folder(s) of interrupted adds (versions/v000003)" in err
+    q = d.resolve() / "quarantine"
+    assert (q / "my-precious" / "a.bin").read_bytes() == b"precious"
+    assert (q / "v000002" / "a.bin").read_bytes() == b"complete, never committed"
+    assert not (d / "versions" / "v000003").exists()
+    rec = {Path(x["from"]).name: x for x in r.recovered}
+    assert rec["my-precious"] == {"action": "quarantined", "from": str(d.resolve() / "versions" / "my-precious"),
+                                  "to": str(q / "my-precious"), "reason": "not a version folder of this registry"}
+    assert rec["v000002"]["action"] == "quarantined" and "not listed in the manifest" in rec["v000002"]["reason"]
+    assert rec["v000003"]["action"] == "removed" and rec["v000003"]["to"] == ""
+    assert sorted(p.name for p in (d / "versions").iterdir()) == ["v000001"]
+    write(d / "versions" / "my-precious" / "a.bin", b"second")
+    assert [x["to"] for x in aitl.ModelRegistry(d).recovered] == [str(q / "my-precious.1")]
+    assert (q / "my-precious" / "a.bin").read_bytes() == b"precious"  # never overwritten
+    assert aitl.ModelRegistry(d).recovered == []
+
+
+def test_file_promote_rollback_and_open_refuse_tampered_artifacts(tmp_path):
+    d = tmp_path / "reg"
+    r = aitl.ModelRegistry(d)
+    assert r.verify_artifacts
+    b1, b2 = blob(61, 5000), blob(62, 5000)
+    v1 = r.add({"m.bin": write(tmp_path / "m.bin", b1)})
+    r.promote(v1)
+    v2 = r.add({"m.bin": write(tmp_path / "m.bin", b2)})
+    r.promote(v2)
+    m1 = d.resolve() / "versions" / v1 / "m.bin"
+    bad = bytearray(b1)
+    bad[2500] ^= 0x20
+    st = m1.stat()
+    m1.write_bytes(bytes(bad))
+    os.utime(m1, ns=(st.st_atime_ns, st.st_mtime_ns))  # same size, same mtime
+    want = (f"artifact file corrupted: '{m1}' (got 5000 bytes, sha256 {_sha(bytes(bad))}, expected 5000 bytes, "
+            f"sha256 {_sha(b1)})")
+    with pytest.raises(aitl.IoError) as e:
+        r.file(v1, "m.bin")
+    assert str(e.value) == "model_registry::file: " + want and isinstance(e.value, OSError)
+    before = r.manifest()
+    with pytest.raises(aitl.IoError) as e:
+        r.rollback()
+    assert str(e.value).startswith(f"model_registry::rollback: cannot reinstate version 'v000001': {want}; "
+                                   "nothing was changed")
+    with pytest.raises(aitl.IoError, match="cannot promote version 'v000001'"):
+        r.promote(v1)
+    assert r.manifest() == before and r.champion["version"] == v2
+    m1.write_bytes(b1)
+    assert r.rollback() == v1 and Path(r.file(v1, "m.bin")).read_bytes() == b1
+    # a challenger with a missing file cannot be promoted
+    v3 = r.add({"m.bin": write(tmp_path / "m.bin", b2)})
+    (d / "versions" / v3 / "m.bin").unlink()
+    before = r.manifest()
+    with pytest.raises(aitl.IoError, match=r"cannot promote version 'v000003': artifact file missing \(got no file"):
+        r.promote(v3)
+    assert r.manifest() == before
+    # opening verifies the champion; verify_artifacts=False opens and trusts
+    (d / "versions" / v1 / "m.bin").write_bytes(b"short")
+    with pytest.raises(aitl.IoError, match=r"the champion 'v000001' does not verify: artifact file corrupted"):
+        aitl.ModelRegistry(d)
+    t = aitl.ModelRegistry(d, verify_artifacts=False)
+    assert not t.verify_artifacts
+    assert Path(t.file(v1, "m.bin")).read_bytes() == b"short"
+    with pytest.raises(aitl.IoError, match="got 5 bytes"):
+        t.verify(v1)
+    t.promote(v2)
+    assert aitl.ModelRegistry(d).champion["version"] == v2
+
+
+@pytest.mark.parametrize("metrics, path, shown", [
+    ({"ndcg@10": float("nan")}, "metrics.ndcg@10", "nan"),
+    ({"ok": 1.0, "loss": float("inf")}, "metrics.loss", "inf"),
+    ({"training": {"encoder": {"train_loss": [0.5, 0.4, float("-inf")]}}},
+     "metrics.training.encoder.train_loss[2]", "-inf"),
+    ({"folds": [{"r": 1}, {"r": float("nan")}]}, "metrics.folds[1].r", "nan"),
+])
+def test_add_refuses_non_finite_metrics(reg, tmp_path, metrics, path, shown):
+    src = write(tmp_path / "a.bin", b"a")
+    with pytest.raises(aitl.ConfigError) as e:
+        reg.add({"a.bin": src}, metrics=metrics)
+    assert str(e.value) == (f"model_registry::add: metric '{path}' is not a finite number (got {shown}, "
+                            "expected a finite number)")
+    assert isinstance(e.value, ValueError)
+    assert reg.versions() == [] and list((Path(reg.path) / "versions").iterdir()) == []
+    v = reg.add({"a.bin": src}, metrics={"x": 1e308, "s": "nan"})
+    assert reg.get(v)["metrics"] == {"x": 1e308, "s": "nan"}
+
+
 def test_two_objects_interleaving_lose_nothing(tmp_path):
     a = aitl.ModelRegistry(tmp_path / "reg")
     b = aitl.ModelRegistry(tmp_path / "reg")
@@ -275,6 +430,9 @@ def test_sigkill_at_random_moments_leaves_a_whole_champion(tmp_path):
         r = aitl.ModelRegistry(reg_dir)  # opens and recovers
         names = sorted(p.name for p in (reg_dir / "versions").iterdir())
         assert names == [v["version"] for v in r.versions()]
+        quarantine = reg_dir / "quarantine"  # an add killed between its last copy and its commit
+        for p in quarantine.iterdir() if quarantine.exists() else []:
+            assert re.fullmatch(r"v\d{6}(\.\d+)?", p.name) and p.is_dir(), p
         assert not (reg_dir / "manifest.json.tmp").exists()
         assert sum(v["status"] == "champion" for v in r.versions()) == (1 if r.champion else 0)
         c = r.champion

@@ -14,6 +14,9 @@
 //
 // Temporary names are fixed ("<target>.tmp"), so two writers of one target must serialise, e.g.
 // with dir_lock, and recovery after a crash may delete leftover "*.tmp" files under that lock.
+// Recovery that cannot prove an entry is its own moves it aside with rename_no_replace() (never
+// overwriting) instead of deleting it. file_identity and verified_files let a reader skip
+// re-hashing a file that has not changed since its SHA-256 last matched.
 //
 // Every failure throws io_error "<where>: cannot <action> '<path>' (<strerror>)"; `where` is
 // the caller's "type::method" so that messages name the public call.
@@ -26,11 +29,14 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <unordered_map>
 #include <utility>
 
 #include "../error.hpp"
@@ -148,6 +154,28 @@ inline void rename_file(const std::filesystem::path& from, const std::filesystem
     }
 }
 
+/// rename(2) that never replaces: moves `from` to `to` unless `to` exists (a file, a folder or a
+/// dangling symlink). Uses renameat2(RENAME_NOREPLACE) where the kernel and file system support
+/// it (atomic), else an lstat check then rename (callers serialise with dir_lock).
+/// @returns false when `to` exists (nothing moved). @throws io_error naming both paths.
+inline bool rename_no_replace(const std::filesystem::path& from, const std::filesystem::path& to,
+                              const std::string& where) {
+    auto fail = [&](int err) {
+        throw io_error(where + ": cannot move '" + from.string() + "' to '" + to.string() + "' (" +
+                       std::strerror(err) + ")");
+    };
+#if defined(RENAME_NOREPLACE) && defined(AT_FDCWD)
+    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return true;
+    if (errno == EEXIST) return false;
+    if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP) fail(errno);
+#endif
+    struct stat st {};
+    if (::lstat(to.c_str(), &st) == 0) return false;
+    if (errno != ENOENT) fail(errno);
+    if (::rename(from.c_str(), to.c_str()) != 0) fail(errno);
+    return true;
+}
+
 /// The parent directory of `p` ("." for a bare file name).
 inline std::filesystem::path parent_dir(const std::filesystem::path& p) {
     auto d = p.parent_path();
@@ -259,6 +287,71 @@ inline void remove_all_if_exists(const std::filesystem::path& p, const std::stri
     std::filesystem::remove_all(p, ec);
     if (ec) throw io_error(where + ": cannot remove '" + p.string() + "' (" + ec.message() + ")");
 }
+
+/// What identifies one state of a file's bytes without reading them: a write, truncate, rename
+/// over it or utimensat() changes the ctime (which user space cannot set), so a match means the
+/// bytes were not rewritten through the file system since they were hashed (a raw device write,
+/// silent disk corruption or a changed system clock can still go unseen).
+struct file_identity {
+    std::uint64_t dev = 0, ino = 0, size = 0;
+    std::int64_t mtime_ns = 0, ctime_ns = 0;
+    friend bool operator==(const file_identity& a, const file_identity& b) {
+        return a.dev == b.dev && a.ino == b.ino && a.size == b.size && a.mtime_ns == b.mtime_ns &&
+               a.ctime_ns == b.ctime_ns;
+    }
+};
+
+/// false when `p` is missing or not a regular file (symlinks followed).
+inline bool file_identity_of(const std::filesystem::path& p, file_identity& out) {
+    struct stat st {};
+    if (::stat(p.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
+    out.dev = static_cast<std::uint64_t>(st.st_dev);
+    out.ino = static_cast<std::uint64_t>(st.st_ino);
+    out.size = static_cast<std::uint64_t>(st.st_size);
+    out.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+    out.ctime_ns = static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
+    return true;
+}
+
+/// Per process: files whose bytes hashed to an expected SHA-256, by path and file_identity, so
+/// that a check of an unchanged file need not read it again (the model registry's artifacts).
+/// A file is remembered only when its ctime is at least 2 s older than the start of the hash
+/// that checked it: timestamps are coarse (a clock tick, or a second on some file systems), so
+/// a same-size rewrite just after a write could keep the identity (git's "racily clean" rule).
+/// Thread-safe; bounded (cleared at 100,000 entries).
+class verified_files {
+public:
+    static verified_files& instance() {
+        static verified_files cache;
+        return cache;
+    }
+    bool known(const std::string& path, const file_identity& id, const std::string& sha256, std::uint64_t bytes) {
+        std::lock_guard<std::mutex> g(mu_);
+        auto it = map_.find(path);
+        return it != map_.end() && it->second.id == id && it->second.sha256 == sha256 && it->second.bytes == bytes;
+    }
+    /// `hash_started_ns`: the wall-clock time (ns since the epoch) before the file was read.
+    void remember(const std::string& path, const file_identity& id, const std::string& sha256, std::uint64_t bytes,
+                  std::int64_t hash_started_ns) {
+        if (id.ctime_ns > hash_started_ns - 2000000000) return;  // too recent to trust its identity
+        std::lock_guard<std::mutex> g(mu_);
+        if (map_.size() >= 100000) map_.clear();  // a bound, far above any registry's artifact count
+        map_[path] = entry{id, sha256, bytes};
+    }
+    void forget(const std::string& path) {
+        std::lock_guard<std::mutex> g(mu_);
+        map_.erase(path);
+    }
+
+private:
+    struct entry {
+        file_identity id;
+        std::string sha256;
+        std::uint64_t bytes = 0;
+    };
+    std::mutex mu_;
+    std::unordered_map<std::string, entry> map_;
+};
 
 /**
  * An exclusive advisory lock held on a lock file (flock(2), LOCK_EX) for the object's lifetime:

@@ -1,13 +1,17 @@
 #pragma once
 /// @file flywheel/registry_types.hpp
 /// @brief The records of the model registry: `artifact_record` (one file of a version),
-/// `version_info` (what `add()` is told) and `model_version` (a version as the manifest holds
-/// it), with their JSON forms.
+/// `version_info` (what `add()` is told), `model_version` (a version as the manifest holds it),
+/// `registry_options` (its settings) and `recovery_record` (what recovery moved or removed), with
+/// their JSON forms.
 
 #include <array>
+#include <cmath>
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -69,6 +73,35 @@ struct model_version {
     friend bool operator!=(const model_version& a, const model_version& b) { return !(a == b); }
 };
 
+/**
+ * @brief Settings of `basic_model_registry`. JSON: `{"verify_artifacts": true}`.
+ *
+ * `verify_artifacts` (default true): check each artifact's size and SHA-256 against the manifest
+ * when the registry opens (the champion's files), in `file()`, `promote()` and `rollback()`; a
+ * mismatch is an io_error and changes nothing. false trusts the files (no hashing; for very large
+ * artifacts on trusted storage); `verify()` still checks on request.
+ */
+struct registry_options {
+    bool verify_artifacts = true;  ///< verify artifacts on open, file(), promote() and rollback()
+
+    friend bool operator==(const registry_options& a, const registry_options& b) {
+        return a.verify_artifacts == b.verify_artifacts;
+    }
+    friend bool operator!=(const registry_options& a, const registry_options& b) { return !(a == b); }
+};
+
+/// @brief One thing the registry's recovery did to an entry of `versions/` that no committed
+/// manifest names. JSON: `{"action", "from", "to", "reason"}` (paths as strings).
+struct recovery_record {
+    /// "quarantined": moved to `<dir>/quarantine/<name>[.N]` (nothing is deleted); "removed":
+    /// deleted, only for a version folder that provably never reached a commit (empty, or holding
+    /// the marker add() writes before copying and removes before its commit).
+    std::string action;
+    std::filesystem::path from;  ///< where it was (absolute)
+    std::filesystem::path to;    ///< where it is now (absolute; empty when removed)
+    std::string reason;          ///< why, e.g. "not listed in the manifest"
+};
+
 /// @brief The four statuses of a version, in the order of their life cycle.
 inline constexpr std::array<std::string_view, 4> model_statuses{"challenger", "champion", "retired", "rejected"};
 
@@ -98,6 +131,34 @@ inline std::string artifact_name_problem(std::string_view name) {
     if (name == "." || name.find("..") != std::string_view::npos) return "contains '..' or is '.'";
     if (name.size() >= 4 && name.substr(name.size() - 4) == ".tmp") return "ends in '.tmp' (reserved)";
     return "";
+}
+
+inline std::string number_text(double x) {
+    if (std::isnan(x)) return "nan";
+    if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
+    return nlohmann::json(x).dump();
+}
+
+/// The first non-finite number (NaN, +inf, -inf) in `j` at any depth, depth-first in key order:
+/// its path below `root` ("metrics.training.loss[2]") and value; {"", 0} when every number is
+/// finite. Iterative, so deep nesting cannot overflow the stack.
+inline std::pair<std::string, double> first_non_finite(const nlohmann::json& j, const std::string& root) {
+    std::vector<std::pair<const nlohmann::json*, std::string>> todo{{&j, root}};
+    while (!todo.empty()) {
+        auto [x, path] = std::move(todo.back());
+        todo.pop_back();
+        if (x->is_number_float()) {
+            const double d = x->get<double>();
+            if (!std::isfinite(d)) return {path, d};
+        } else if (x->is_object()) {
+            std::vector<std::pair<const nlohmann::json*, std::string>> kids;
+            for (auto it = x->begin(); it != x->end(); ++it) kids.emplace_back(&*it, path + "." + it.key());
+            todo.insert(todo.end(), kids.rbegin(), kids.rend());
+        } else if (x->is_array()) {
+            for (std::size_t i = x->size(); i-- > 0;) todo.emplace_back(&(*x)[i], path + "[" + std::to_string(i) + "]");
+        }
+    }
+    return {"", 0.0};
 }
 }  // namespace detail
 
@@ -135,6 +196,22 @@ inline void from_json(const nlohmann::json& j, version_info& v) {
         detail::record_check_object(*it, w, "metrics");
         v.metrics = *it;
     }
+}
+
+inline void to_json(nlohmann::json& j, const registry_options& o) {
+    j = nlohmann::json{{"verify_artifacts", o.verify_artifacts}};
+}
+
+/// @throws config_error naming the field (wrong type, unknown key).
+inline void from_json(const nlohmann::json& j, registry_options& o) {
+    const char* w = "registry_options::from_json";
+    detail::record_check_object(j, w, "");
+    detail::record_check_keys(j, w, "", {"verify_artifacts"});
+    detail::record_read(j, w, "", "verify_artifacts", o.verify_artifacts, false);
+}
+
+inline void to_json(nlohmann::json& j, const recovery_record& r) {
+    j = nlohmann::json{{"action", r.action}, {"from", r.from.string()}, {"to", r.to.string()}, {"reason", r.reason}};
 }
 
 inline void to_json(nlohmann::json& j, const model_version& v) {
