@@ -7,7 +7,7 @@ import numpy
 import numpy.typing
 import os
 import typing
-__all__: list[str] = ['Adoption', 'AitlError', 'Analyzer', 'Annotation', 'BM25', 'CallbackEncoder', 'CallbackGenerator', 'Candidate', 'ConfigError', 'ContrastiveExample', 'DenseRetriever', 'DimensionError', 'Document', 'EncoderTrainer', 'Evaluation', 'ExactIndex', 'ExtractiveGenerator', 'FeatureRanker', 'FeedbackQrels', 'GapReport', 'GateConfig', 'GateDecision', 'GeneratedReply', 'HashedEncoder', 'Hit', 'HnswIndex', 'HybridRetriever', 'Impression', 'IoError', 'KnowledgeBase', 'KnowledgeRelevance', 'KtoExample', 'MissingKnowledge', 'ModelRegistry', 'NotFoundError', 'ParseError', 'Pipeline', 'Preference', 'PreferenceData', 'PreferencePair', 'RankingList', 'Reference', 'RelevanceLabel', 'Reply', 'RerankList', 'RetrievalExample', 'RewardModel', 'RewardSelectedGenerator', 'ScheduleDecision', 'Scheduler', 'SchedulerConfig', 'SchedulerState', 'ServingIndex', 'SqliteStore', 'StateError', 'StoreStats', 'citation_markers', 'compile_preferences', 'compile_qrels', 'compile_rerank', 'compile_retrieval', 'default_metrics', 'english_stopwords', 'evaluate', 'format_citation', 'fuse_rrf', 'gap_report', 'gate', 'make_references', 'paired_test', 'read_qrels', 'read_trec_run', 'sign_test', 'split_sentences', 'strip_citations', 'time_split', 'tokenize', 'train_encoder', 'write_qrels', 'write_trec_run']
+__all__: list[str] = ['Adoption', 'AitlError', 'Analyzer', 'Annotation', 'BM25', 'CallbackEncoder', 'CallbackGenerator', 'Candidate', 'ConfigError', 'ContrastiveExample', 'DenseRetriever', 'DimensionError', 'Document', 'EncoderTrainer', 'Evaluation', 'ExactIndex', 'ExtractiveGenerator', 'FeatureRanker', 'FeedbackQrels', 'GapReport', 'GateConfig', 'GateDecision', 'GeneratedReply', 'HashedEncoder', 'Hit', 'HnswIndex', 'HybridRetriever', 'Impression', 'IoError', 'KnowledgeBase', 'KnowledgeRelevance', 'KtoExample', 'MissingKnowledge', 'ModelRegistry', 'NotFoundError', 'ParseError', 'Pipeline', 'Preference', 'PreferenceData', 'PreferencePair', 'RankingList', 'Reference', 'RelevanceLabel', 'Reply', 'RerankList', 'RetrievalExample', 'RewardModel', 'RewardSelectedGenerator', 'ScheduleDecision', 'Scheduler', 'SchedulerConfig', 'SchedulerState', 'ServingIndex', 'SqliteStore', 'StateError', 'StoreStats', 'citation_markers', 'compile_preferences', 'compile_qrels', 'compile_rerank', 'compile_retrieval', 'default_metrics', 'english_stopwords', 'evaluate', 'format_citation', 'fuse_rrf', 'gap_report', 'gate', 'json_max_depth', 'make_references', 'paired_test', 'parse_json', 'read_qrels', 'read_queries', 'read_trec_run', 'sign_test', 'split_sentences', 'strip_citations', 'time_split', 'tokenize', 'train_encoder', 'write_qrels', 'write_trec_run']
 class AitlError(RuntimeError):
     """
     Root of every error aitl raises.
@@ -303,7 +303,7 @@ class ExactIndex:
         """
     def search(self, queries: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], k: typing.SupportsInt | typing.SupportsIndex, threads: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple:
         """
-        Nearest vectors of each query row: (labels int64 (n, k), scores float32 (n, k)), best first, padded with -1 / -inf when fewer than k are stored. A 1-D query gives 1-D results. Raises ConfigError when k <= 0, DimensionError on a wrong width or NaN/inf.
+        Nearest vectors of each query row: (labels int64 (n, m), scores float32 (n, m)) with m = min(k, max(len(index), 1)), best first, padded with -1 / -inf where fewer are found (a k larger than the index allocates nothing more). A 1-D query gives 1-D results. Raises ConfigError when k <= 0, DimensionError on a wrong width or NaN/inf.
         """
     def vector(self, label: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float32]:
         """
@@ -350,7 +350,7 @@ class HnswIndex:
         """
     def search(self, queries: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], k: typing.SupportsInt | typing.SupportsIndex, threads: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple:
         """
-        Nearest vectors of each query row: (labels int64 (n, k), scores float32 (n, k)), best first, padded with -1 / -inf when fewer than k are stored. A 1-D query gives 1-D results. Raises ConfigError when k <= 0, DimensionError on a wrong width or NaN/inf.
+        Nearest vectors of each query row: (labels int64 (n, m), scores float32 (n, m)) with m = min(k, max(len(index), 1)), best first, padded with -1 / -inf where fewer are found (a k larger than the index allocates nothing more). A 1-D query gives 1-D results. Raises ConfigError when k <= 0, DimensionError on a wrong width or NaN/inf.
         """
     def vector(self, label: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float32]:
         """
@@ -2292,9 +2292,17 @@ def paired_test(base: typing.Any, challenger: typing.Any, method: str = 'permuta
     exact, rounds, confidence} (diff = challenger - base; n = 0 gives p_value 1).
     Raises DimensionError (lengths differ, NaN/inf), ConfigError (bad method/rounds/confidence).
     """
+def parse_json(text: typing.Any, file: str = '<string>', line: typing.SupportsInt | typing.SupportsIndex = 0) -> typing.Any:
+    """
+    Parse one JSON value (str or bytes; a UTF-8 BOM is skipped) the way every aitl loader does. Raises ParseError (.file, .line, .field) naming the byte offset for invalid UTF-8, nesting deeper than json_max_depth, or a syntax error; with line=0 the error names the line of the offending byte.
+    """
 def read_qrels(path: os.PathLike | str | bytes) -> dict[str, dict[str, int]]:
     """
     Read BEIR qrels TSV (query-id corpus-id score, header) or TREC qrels (qid iter docid rel) -> dict[str, dict[str, int]]. Raises IoError (missing file), ParseError (.file, .line, .field).
+    """
+def read_queries(path: typing.Any, text_key: str = 'text') -> list[tuple[str, str]]:
+    """
+    Read a BEIR queries.jsonl ({"_id": id, text_key: text} per line) -> list of (id, text) in file order. Raises IoError (missing file), ParseError (.file, .line, .field) for a bad line, a missing or non-string id or text, a duplicate id, non-UTF-8 bytes or nesting deeper than json_max_depth.
     """
 def read_trec_run(path: os.PathLike | str | bytes) -> dict:
     """
@@ -2343,3 +2351,4 @@ def write_trec_run(path: os.PathLike | str | bytes, run: typing.Any, tag: str = 
     Write a run (dict[str, list[Hit] | dict[str, float]]) as a TREC run file: lines 'qid Q0 docid rank score tag', each query in trec_eval's order with ranks 1, 2, ...; a query with no hit writes nothing. Raises ConfigError on ids or tag with whitespace, NaN, duplicates.
     """
 __version__: str = '0.1.0'
+json_max_depth: int = 128

@@ -100,13 +100,13 @@ def test_exact_index_accepts_other_dtypes_and_layouts():
     np.testing.assert_allclose(index.vector(77), base[0] * 2)
 
 
-def test_exact_index_pads_when_fewer_than_k_are_stored():
+def test_exact_index_caps_k_at_the_index_size():
     index = aitl.ExactIndex(3)
+    labels, scores = index.search(np.ones((1, 3), dtype=np.float32), 4)
+    assert labels.tolist() == [[-1]] and np.isneginf(scores).all()  # empty: one padded column
     index.add([5, 6], np.eye(3, dtype=np.float32)[:2])
     labels, scores = index.search(np.ones((1, 3), dtype=np.float32), 4)
-    assert labels[0, :2].tolist() == [5, 6]  # equal scores: smaller label first
-    assert labels[0, 2:].tolist() == [-1, -1]
-    assert np.isneginf(scores[0, 2:]).all()
+    assert labels.tolist() == [[5, 6]]  # equal scores: smaller label first; no padding to k
     index.remove(5)
     assert len(index) == 1 and 5 not in index
 
@@ -259,7 +259,7 @@ def test_hnsw_rejects_bad_input():
     with pytest.raises(aitl.ConfigError):
         aitl.HnswIndex(4, max_elements=-1)
     labels, scores = index.search(random_rows(1, 4, 13), 3)
-    assert labels.shape == (1, 3) and labels[0, 2] == -1 and np.isneginf(scores[0, 2])
+    assert labels.shape == scores.shape == (1, 2)  # k capped at the 2 stored
 
 
 def test_hnsw_add_and_search_release_the_gil():

@@ -363,8 +363,8 @@ def test_phrasing_readers_name_the_line_of_bad_bytes_and_deep_nesting(tmp_path):
         scenario.phrasing_sides(tmp_path)
     assert (e.value.line, e.value.field) == (3, "phrasing_side")  # blank lines still count
     (tmp_path / "queries.jsonl").write_bytes(b'{"_id": "q1", "phrasing_side": "eval"}\n{"_id": "\xff"}\n')
-    with pytest.raises(aitl.ParseError, match=r"queries.jsonl:2: .*not UTF-8"):
+    with pytest.raises(aitl.ParseError, match=r"queries.jsonl:2: .*not valid UTF-8 \(got byte 0xFF"):
         scenario.phrasing_sides(tmp_path)
     (tmp_path / "queries.jsonl").write_text("[" * 100_000 + "\n")
-    with pytest.raises(aitl.ParseError, match=r"queries.jsonl:1: field '_id'"):
+    with pytest.raises(aitl.ParseError, match=r"queries.jsonl:1: .*nested too deeply"):
         scenario.phrasing_sides(tmp_path)
