@@ -17,6 +17,7 @@
 
 #include "kb/knowledge_base.hpp"
 #include "text/analyzer.hpp"
+#include "text/escape.hpp"
 #include "text/ngram.hpp"
 #include "text/stemmer.hpp"
 #include "text/stopwords.hpp"
