@@ -787,6 +787,10 @@ def _flywheel(args: argparse.Namespace) -> int:
 
     from . import ConfigError
 
+    for r in args.corrupt_round:  # round 0 is the base; rounds 1..N may retrain
+        if not 1 <= r <= args.rounds:
+            raise ConfigError(f"flywheel: --corrupt-round out of range (got {r}, expected a "
+                              f"feedback round from 1 to --rounds {args.rounds})")
     work_files = tuple(f"{db}{side}" for db in ("store.db", "train.db", "holdout.db")
                        for side in ("",) + _STORE_SIDE)
     _check_paths("flywheel", _beir_reads("--data", args.data),

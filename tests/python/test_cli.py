@@ -192,3 +192,19 @@ def test_outputs_are_checked_before_the_work_starts(tmp_path: Path):
                                    "--split", "../qrels/test"))
     assert "eval: --split: not a plain name (got '../qrels/test'" in line
 
+
+def test_flywheel_corrupt_round_must_be_a_feedback_round(tmp_path: Path):
+    """--corrupt-round 7 with --rounds 2 was silently ignored."""
+    for r in ("7", "3", "0", "-1"):
+        line = one_line_error(run_aitl("flywheel", "--rounds", 2, "--corrupt-round", r,
+                                       "--corrupt-round", 1))
+        assert (f"flywheel: --corrupt-round out of range (got {r}, expected a feedback round "
+                "from 1 to --rounds 2)") in line
+    from aitl.flywheel import FlywheelConfig
+
+    with pytest.raises(aitl.ConfigError, match=r"'corrupt_rounds' out of range \(got \(1, 7\), "
+                       r"expected feedback rounds from 1 to rounds=2\)"):
+        FlywheelConfig(rounds=2, corrupt_rounds=(1, 7))
+    with pytest.raises(aitl.ConfigError, match="corrupt_rounds"):
+        FlywheelConfig(rounds=2, corrupt_rounds=(True,))
+    assert FlywheelConfig(rounds=2, corrupt_rounds=[2, 1]).corrupt_rounds == (2, 1)
