@@ -780,6 +780,14 @@ def _flywheel_parser(sub: Any) -> None:
     fw.add_argument("--quiet", "-q", action="store_true", help="no progress bars or logs")
 
 
+def _plot_title(data: Any) -> str:
+    """The plot's title, naming the data folder; its $ kept literal (matplotlib reads $...$ as
+    math and fails on what it cannot parse, after the whole run)."""
+    from pathlib import Path
+
+    return "aitl flywheel: " + Path(data).name.replace("$", r"\$")
+
+
 def _flywheel(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -825,7 +833,7 @@ def _flywheel(args: argparse.Namespace) -> int:
         with open(args.report, "w", encoding="utf-8") as f:
             json.dump(rep, f, indent=1)
     if args.plot:
-        plot_rounds(rep["rounds"], args.plot, title=f"aitl flywheel: {Path(fw.data).name}")
+        plot_rounds(rep["rounds"], args.plot, title=_plot_title(fw.data))
     if args.gaps:
         with open(args.gaps, "w", encoding="utf-8") as f:
             f.write(rep["gap_markdown"])

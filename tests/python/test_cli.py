@@ -208,3 +208,16 @@ def test_flywheel_corrupt_round_must_be_a_feedback_round(tmp_path: Path):
     with pytest.raises(aitl.ConfigError, match="corrupt_rounds"):
         FlywheelConfig(rounds=2, corrupt_rounds=(True,))
     assert FlywheelConfig(rounds=2, corrupt_rounds=[2, 1]).corrupt_rounds == (2, 1)
+
+
+def test_flywheel_plot_title_keeps_a_dollar_in_the_data_name(tmp_path: Path):
+    """A data folder named like mathtext ($\\frac$) made the plot fail after the whole run."""
+    pytest.importorskip("matplotlib")
+    from aitl.flywheel import plot_rounds
+
+    rows = [{"round": r, "recall@75": 0.5, "precision@8": 0.2, "ndcg@10": 0.3, "helpfulness": 0.5,
+             "adoption_rate": 0.2, "promoted": r == 1} for r in (0, 1)]
+    title = cli._plot_title(tmp_path / "data$\\frac$x")
+    assert title == "aitl flywheel: data\\$\\frac\\$x"
+    plot_rounds(rows, tmp_path / "fw.png", title=title)
+    assert (tmp_path / "fw.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
