@@ -18,6 +18,7 @@
 #include "kb/knowledge_base.hpp"
 #include "kb/queries.hpp"
 #include "text/analyzer.hpp"
+#include "text/escape.hpp"
 #include "text/ngram.hpp"
 #include "text/stemmer.hpp"
 #include "text/stopwords.hpp"

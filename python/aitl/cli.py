@@ -55,14 +55,23 @@ against RRF(BM25, zero-shot all-MiniLM-L6-v2) and fine-tunes MiniLM on the feedb
 ``models`` extra); ``--encoder minilm`` does the latter over the BM25 base too.
 Progress bars go to stderr (``--quiet`` turns them off). Errors print one line to stderr and
 exit with status 2.
+
+Before any work, every command checks its paths (nothing is written when one is refused): no
+output may be, or be written over, a file the command reads (compared after resolving symbolic
+and hard links; a folder output is compared file by file, so ``export beir-qrels --out`` into
+its own ``--data`` folder is refused), no two outputs may write the same file, and each output
+must be writable (its folder exists, it is not a folder, or for a folder output not a file).
+Names that become part of a path (``--split``) must be plain names: no separator, ``..``,
+absolute path or control character.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 METRICS = ["recall@8", "recall@10", "recall@75", "precision@8", "precision@10",
            "precision@75", "ndcg@10", "mrr@10", "map"]
@@ -268,6 +277,127 @@ def _sim_defaults() -> Dict[str, Any]:
     return {f.name: f.default for f in dataclasses.fields(SimConfig)}
 
 
+# -- paths: checked before any work, so that nothing is written when one is refused --------------
+
+_STORE_SIDE = ("-wal", "-shm", "-journal")  # the files SQLite keeps next to a store
+_BEIR_OUT = ("corpus.jsonl", "queries.jsonl", "qrels/test.tsv", "groups.tsv", "responses.jsonl")
+
+
+class _Out(NamedTuple):
+    """An output: a file, a SQLite store (with its side files) or a folder of ``files``."""
+
+    option: str
+    path: str
+    kind: str = "file"  # "file", "store" or "folder"
+    files: Tuple[str, ...] = ()
+
+    def written(self) -> List[Tuple[str, str]]:
+        """(path, what) of every file it writes; what names it in messages."""
+        if self.kind == "folder":
+            return [(os.path.join(self.path, f), f"{self.option}'s {f}") for f in self.files]
+        out = [(self.path, self.option)]
+        if self.kind == "store":
+            out += [(self.path + s, f"{self.option}'s {os.path.basename(self.path + s)}")
+                    for s in _STORE_SIDE]
+        return out
+
+
+def _beir_reads(option: str, folder: Optional[str], split: str = "test") -> List[Tuple[str, str]]:
+    """(path, what) of the files a command reads from a BEIR folder (and scenario.json)."""
+    if not folder:
+        return []
+    names = ("corpus.jsonl", "queries.jsonl", f"qrels/{split}.tsv", "groups.tsv",
+             "responses.jsonl", "scenario.json")
+    return [(os.path.join(folder, n), f"{option}'s {n}") for n in names]
+
+
+def _store_reads(option: str, path: str) -> List[Tuple[str, str]]:
+    return [(path, option)] + [(path + s, f"{option}'s {os.path.basename(path + s)}")
+                               for s in _STORE_SIDE]
+
+
+def _same_file(a: str, b: str) -> bool:
+    """Whether two paths name one file: the same real path (symbolic links, .., case on
+    case-insensitive systems), or, both existing, the same inode (hard links)."""
+    if os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b)):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _check_writable(command: str, out: _Out) -> None:
+    import aitl
+
+    p, opt = out.path, out.option
+    if out.kind != "folder":
+        if os.path.isdir(p):
+            raise aitl.IoError(f"{command}: {opt} is a folder (got {p!r}, expected a file path)")
+        parent = os.path.dirname(os.path.abspath(p))
+        if not os.path.isdir(parent):
+            raise aitl.IoError(f"{command}: {opt} folder not found (got {p!r}, expected a file "
+                               "in an existing folder)")
+        if not os.access(parent, os.W_OK | os.X_OK) or (os.path.exists(p)
+                                                         and not os.access(p, os.W_OK)):
+            raise aitl.IoError(f"{command}: {opt} is not writable (got {p!r}, expected a file "
+                               "path you may write)")
+        return
+    if os.path.exists(p) and not os.path.isdir(p):
+        raise aitl.IoError(f"{command}: {opt} is a file (got {p!r}, expected a folder)")
+    near = os.path.abspath(p)
+    while not os.path.exists(near):  # the folder is created with its parents
+        near = os.path.dirname(near)
+    if not os.path.isdir(near):
+        raise aitl.IoError(f"{command}: {opt} cannot be created: {near!r} is a file (got {p!r}, "
+                           "expected a folder path)")
+    if not os.access(near, os.W_OK | os.X_OK):
+        raise aitl.IoError(f"{command}: {opt} is not writable (got {p!r}, expected a folder you "
+                           "may write)")
+    for f in out.files:
+        fp = os.path.join(p, f)
+        if os.path.isdir(fp) or (os.path.exists(os.path.dirname(fp))
+                                 and not os.path.isdir(os.path.dirname(fp))):
+            raise aitl.IoError(f"{command}: {opt} holds a folder or file in the way of {f} (got "
+                               f"{fp!r}, expected a file path)")
+
+
+def _check_paths(command: str, reads: Sequence[Tuple[str, str]], outs: Sequence[_Out]) -> None:
+    """Refuse, before any work: an output that is (or, for a folder output, would write over) a
+    file the command reads, two outputs that write one file, an output that cannot be written.
+
+    :param reads: (path, what) of the files read (what names it in the message).
+    :raises ConfigError: an output would overwrite an input or another output.
+    :raises IoError: an output's folder is missing or not writable, a file/folder is in the way.
+    """
+    import aitl
+
+    outs = [o for o in outs if o.path]
+    written = [(o, path, what) for o in outs for path, what in o.written()]
+    for o, path, what in written:
+        for rpath, rwhat in reads:
+            if _same_file(path, rpath):
+                raise aitl.ConfigError(
+                    f"{command}: {o.option} would overwrite the input {rwhat} (got {what} "
+                    f"{path!r}, the same file as {rwhat} {rpath!r}; expected an output that is "
+                    "not an input)")
+    for i, (o, path, what) in enumerate(written):
+        for o2, path2, what2 in written[i + 1:]:
+            if o2.option != o.option and _same_file(path, path2):
+                raise aitl.ConfigError(
+                    f"{command}: {o.option} and {o2.option} write the same file (got {what} "
+                    f"{path!r} and {what2} {path2!r}; expected different files)")
+    for o in outs:
+        _check_writable(command, o)
+
+
+def _plain(command: str, option: str, value: str, example: str = "test") -> str:
+    """``value`` when it is a plain file name (as export's check: no separator, .., control)."""
+    from .export import check_plain_name
+
+    return check_plain_name(value, f"{command}: {option}", example)
+
+
 def _progress(quiet: bool, **kw: Any):
     from tqdm.auto import tqdm
 
@@ -330,6 +460,8 @@ def _eval(args: argparse.Namespace) -> int:
         raise aitl.ConfigError(f"eval: --k must be positive (got {args.k}, expected >= 1)")
     if args.threads < 0:
         raise aitl.ConfigError(f"eval: --threads must be >= 0 (got {args.threads})")
+    _plain("eval", "--split", args.split)
+    _check_paths("eval", _beir_reads("--data", args.data, args.split), [_Out("--run", args.run)])
     ds = beir.load(args.data, split=args.split)
     retriever = _build(args, ds.kb)
     run: Dict[str, List[Any]] = {}
@@ -366,6 +498,10 @@ def _eval(args: argparse.Namespace) -> int:
 def _convert(args: argparse.Namespace) -> int:
     from . import dstc11
 
+    src = args.src_dir
+    _check_paths("convert", [(os.path.join(src, f), f"SRC_DIR's {f}") for f in
+                             ("knowledge.json", "val/logs.json", "val/labels.json")],
+                 [_Out("OUT_DIR", args.out_dir, "folder", _BEIR_OUT)])
     counts = dstc11.convert(args.src_dir, args.out_dir, history_turns=args.history_turns)
     print(json.dumps(counts), flush=True)
     return 0
@@ -381,6 +517,9 @@ def _simulate(args: argparse.Namespace) -> int:
         raise aitl.ConfigError(f"simulate: --batch must be positive (got {args.batch}, "
                                "expected >= 1)")
     config = sim.SimConfig(**{field: getattr(args, field) for _, field, _, _ in _SIM_FLAGS})
+    _plain("simulate", "--split", args.split)
+    _check_paths("simulate", _beir_reads("--data", args.data, args.split),
+                 [_Out("--store", args.store, "store")])
     ds = beir.load(args.data, split=args.split)
     kept, withheld = sim.withhold(ds.kb.ids(), args.withhold, seed=args.seed)
     agents = sim.Simulator.from_dataset(ds, kb_doc_ids=kept, config=config, seed=args.seed)
@@ -418,8 +557,6 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _open_existing(path: str, what: str):
-    import os
-
     import aitl
 
     if not os.path.isfile(path):
@@ -437,12 +574,14 @@ def _store(args: argparse.Namespace) -> int:
             out["schema_version"] = store.schema_version
         out["path"] = str(args.path)
     elif args.action == "export":
+        _check_paths("store export", _store_reads("PATH", args.path), [_Out("OUT.jsonl", args.out)])
         with _open_existing(args.path, "export") as store:
             store.export_jsonl(args.out)
             st = store.stats().to_dict()
         out = {"impressions": st["impressions"], "annotations": st["annotations"],
                "out": str(args.out)}
     else:
+        _check_paths("store import", [(args.src, "IN.jsonl")], [_Out("PATH", args.path, "store")])
         with aitl.SqliteStore(args.path) as store:
             out = {"imported": int(store.import_jsonl(args.src))}
             out.update(store.stats().to_dict())
@@ -459,10 +598,18 @@ def _export(args: argparse.Namespace) -> int:
         raise aitl.ConfigError(f"export: --after-seq must be >= 0 (got {args.after_seq})")
     if args.negatives < 0:
         raise aitl.ConfigError(f"export: --negatives must be >= 0 (got {args.negatives})")
+    _plain("export", "--split", args.split)
+    reads = _store_reads("--store", args.store)
+    if args.data:
+        reads.append((os.path.join(args.data, "corpus.jsonl"), "--data's corpus.jsonl"))
+    if args.format == "beir-qrels":
+        files = (f"qrels/{args.split}.tsv", "queries.jsonl")
+        out = _Out("--out", args.out, "folder", files + (("corpus.jsonl",) if args.data else ()))
+    else:
+        out = _Out("--out", args.out)
+    _check_paths("export", reads, [out])
     kb = None
     if args.data:
-        import os
-
         if not os.path.isdir(args.data):
             raise aitl.IoError(f"export: --data folder not found (got {args.data}, expected a "
                                "BEIR folder with corpus.jsonl)")
@@ -477,8 +624,6 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _learn(args: argparse.Namespace) -> int:
-    import os
-
     import aitl
     from . import learn
     from .sim import SimConfig
@@ -486,6 +631,8 @@ def _learn(args: argparse.Namespace) -> int:
     if not os.path.isdir(args.data):
         raise aitl.IoError(f"learn: --data folder not found (got {args.data}, expected a BEIR "
                            "folder with corpus.jsonl, queries.jsonl, qrels/test.tsv)")
+    _check_paths("learn", _beir_reads("--data", args.data),
+                 [_Out("--report", args.report), _Out("--encoder-dir", args.encoder_dir, "folder")])
     cfg = SimConfig(careless_share=args.careless_share) if args.careless_share is not None else None
     rep = learn.run_lift_experiment(args.data, seed=args.seed, eval_fraction=args.eval_fraction,
                                     base=args.base, sim_config=cfg, progress=not args.quiet,
@@ -534,6 +681,8 @@ def _scenario(args: argparse.Namespace) -> int:
           if getattr(args, k) is not None}
     if args.disjoint_phrasings:
         kw["disjoint_phrasings"] = True
+    _check_paths("scenario", [], [_Out("OUT_DIR", args.out_dir, "folder",
+                                       _BEIR_OUT + ("scenario.json",))])
     counts = scenario.generate(args.out_dir, scenario.ScenarioConfig(seed=args.seed, **kw))
     print(json.dumps({"out_dir": str(args.out_dir), **counts}), flush=True)
     return 0
@@ -573,6 +722,7 @@ def _gaps(args: argparse.Namespace) -> int:
                           "half_life_days": args.half_life_days}
     if args.threshold is not None:
         kw["similarity_threshold"] = args.threshold
+    _check_paths("gaps", _store_reads("--store", args.store), [_Out("--out", args.out)])
     encoder = _encoder("minilm", 0) if args.encoder == "minilm" else None
     with _open_existing(args.store, "gaps") as store:
         report = aitl.gap_report(store, encoder, **kw)
@@ -630,11 +780,30 @@ def _flywheel_parser(sub: Any) -> None:
     fw.add_argument("--quiet", "-q", action="store_true", help="no progress bars or logs")
 
 
+def _plot_title(data: Any) -> str:
+    """The plot's title, naming the data folder; its $ kept literal (matplotlib reads $...$ as
+    math and fails on what it cannot parse, after the whole run)."""
+    from pathlib import Path
+
+    return "aitl flywheel: " + Path(data).name.replace("$", r"\$")
+
+
 def _flywheel(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .flywheel import Flywheel, FlywheelConfig, format_table, plot_rounds
 
+    from . import ConfigError
+
+    for r in args.corrupt_round:  # round 0 is the base; rounds 1..N may retrain
+        if not 1 <= r <= args.rounds:
+            raise ConfigError(f"flywheel: --corrupt-round out of range (got {r}, expected a "
+                              f"feedback round from 1 to --rounds {args.rounds})")
+    work_files = tuple(f"{db}{side}" for db in ("store.db", "train.db", "holdout.db")
+                       for side in ("",) + _STORE_SIDE)
+    _check_paths("flywheel", _beir_reads("--data", args.data),
+                 [_Out("--report", args.report), _Out("--plot", args.plot),
+                  _Out("--gaps", args.gaps), _Out("--store", args.store, "folder", work_files)])
     if args.plot:
         try:
             import matplotlib  # noqa: F401
@@ -643,8 +812,6 @@ def _flywheel(args: argparse.Namespace) -> int:
     if args.store:
         work = Path(args.store)
         if work.exists() and (not work.is_dir() or any(work.iterdir())):
-            from . import ConfigError
-
             raise ConfigError(f"flywheel: --store must be a new or empty folder (got "
                               f"{str(work)!r}, which holds files)")
     cfg = FlywheelConfig(rounds=args.rounds, seed=args.seed, withhold=args.withhold,
@@ -666,7 +833,7 @@ def _flywheel(args: argparse.Namespace) -> int:
         with open(args.report, "w", encoding="utf-8") as f:
             json.dump(rep, f, indent=1)
     if args.plot:
-        plot_rounds(rep["rounds"], args.plot, title=f"aitl flywheel: {Path(fw.data).name}")
+        plot_rounds(rep["rounds"], args.plot, title=_plot_title(fw.data))
     if args.gaps:
         with open(args.gaps, "w", encoding="utf-8") as f:
             f.write(rep["gap_markdown"])

@@ -43,12 +43,36 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Seque
 
 __all__ = ["FORMATS", "export", "write_jsonl", "trl_preference_rows", "trl_kto_rows",
            "openai_dpo_rows", "sentence_transformers_rows", "flagembedding_rows",
-           "mine_negatives", "write_beir_qrels", "write_trec_run"]
+           "mine_negatives", "write_beir_qrels", "write_trec_run", "check_plain_name"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 FORMATS = ("trl-preference", "trl-kto", "openai-dpo", "sentence-transformers", "flagembedding",
            "beir-qrels", "trec-run")
 NEEDS_CORPUS = ("sentence-transformers", "flagembedding", "trec-run")
+
+
+def check_plain_name(value: Any, what: str = "name", example: str = "test") -> str:
+    """Return ``value`` when it can be used as one file name inside a folder: a non-empty str
+    with no path separator (``/`` or ``\\``), not ``.`` or ``..``, no drive (``C:``) and no
+    control character (NUL, newline, ...). Used for every user-given name that becomes part of
+    a path (``split`` of :func:`write_beir_qrels`, the CLI's ``--split``).
+
+    :param what: names the argument in the message (e.g. ``"export: --split"``).
+    :raises ConfigError: otherwise, naming ``what``, the value and what is expected.
+    """
+    import ntpath
+    import unicodedata
+
+    from ._core import ConfigError
+
+    ok = (isinstance(value, str) and value not in ("", ".", "..") and "/" not in value
+          and "\\" not in value and not ntpath.splitdrive(value)[0] and not os.path.isabs(value)
+          and not any(unicodedata.category(c) in ("Cc", "Cs") for c in value))
+    if not ok:
+        raise ConfigError(f"{what}: not a plain name (got {value!r}, expected a plain name such as "
+                          f"{example!r}: no path separator, '..', absolute path or control "
+                          "character)")
+    return value
 
 
 def write_jsonl(path: PathLike, rows: Iterable[Mapping[str, Any]]) -> int:
@@ -165,9 +189,12 @@ def flagembedding_rows(examples: Sequence[Any], kb: Any, negatives: int = 1, fil
 
 def write_beir_qrels(out_dir: PathLike, fq: Any, kb: Any = None, split: str = "test") -> Dict[str, int]:
     """Write ``out_dir/qrels/<split>.tsv`` and ``out_dir/queries.jsonl`` from a
-    :class:`aitl.FeedbackQrels` (and ``corpus.jsonl`` from ``kb`` when given); returns counts."""
+    :class:`aitl.FeedbackQrels` (and ``corpus.jsonl`` from ``kb`` when given); returns counts.
+
+    :raises ConfigError: ``split`` is not a plain name (see :func:`check_plain_name`)."""
     from ._core import write_qrels
 
+    check_plain_name(split, "write_beir_qrels: split")
     root = Path(out_dir)
     (root / "qrels").mkdir(parents=True, exist_ok=True)
     qrels = fq.qrels
@@ -200,13 +227,16 @@ def export(fmt: str, store: Any, out: PathLike, *, kb: Any = None, after_seq: in
     (sentence-transformers, flagembedding, trec-run). Returns the counts written (``rows``)
     and compiled (``compiled``).
 
-    :raises ConfigError: unknown format, missing kb, bad parameters.
+    :raises ConfigError: unknown format, missing kb, bad parameters (``split`` not a plain name
+        for beir-qrels), all before anything is compiled or written.
     """
     import aitl
 
     if fmt not in FORMATS:
         raise aitl.ConfigError(f"export: unknown format (got {fmt!r}, expected one of "
                                f"{', '.join(FORMATS)})")
+    if fmt == "beir-qrels":
+        check_plain_name(split, "export: split")
     if fmt in NEEDS_CORPUS and kb is None:
         raise aitl.ConfigError(f"export: format {fmt} needs the documents' texts (got no "
                                "knowledge base, expected --data BEIR_DIR)")

@@ -79,7 +79,7 @@ class FlywheelConfig:
     guard_tolerance: float = 0.01  #: the gate's allowed drop of a guard metric (absolute)
     encoder_epochs: int = 10
     reward_model: bool = True   #: train the reward model and serve its best-of-2 reply
-    corrupt_rounds: Tuple[int, ...] = ()  #: rounds whose training labels are inverted (demo)
+    corrupt_rounds: Tuple[int, ...] = ()  #: rounds (1..rounds) whose labels are inverted (demo)
     #: how the test and guard queries are kept apart from the stream (aitl.protocols): group
     #: (whole conversations), cold, entity (held-out entities' documents are never shown to the
     #: stream), time (the stream comes first)
@@ -111,7 +111,11 @@ class FlywheelConfig:
             bad("test_fraction", "test_fraction + guard_fraction < 0.9 (the stream needs queries)")
         if self.n > self.k or self.k > self.pool:
             bad("n", f"n <= k <= pool (got n={self.n}, k={self.k}, pool={self.pool})")
-        object.__setattr__(self, "corrupt_rounds", tuple(int(r) for r in self.corrupt_rounds))
+        rounds = tuple(self.corrupt_rounds)
+        if any(isinstance(r, bool) or not isinstance(r, (int, np.integer))
+               or not 1 <= r <= self.rounds for r in rounds):  # round 0 is the base: no training
+            bad("corrupt_rounds", f"feedback rounds from 1 to rounds={self.rounds}")
+        object.__setattr__(self, "corrupt_rounds", tuple(int(r) for r in rounds))
         from .protocols import PROTOCOLS
 
         if self.protocol not in PROTOCOLS:

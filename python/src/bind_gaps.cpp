@@ -146,7 +146,8 @@ void bind_gaps(py::module_& m) {
             [](const py::dict& d) { return py_to_json(d, "GapReport.from_dict").get<gap_report>(); }, "d"_a,
             "The report from its dict form (to_dict()).")
         .def("to_markdown", [](const gap_report& r) { return to_markdown(r); },
-             "The report as Markdown: summary, table of clusters, one section per cluster.")
+             "The report as Markdown: summary, table of clusters, one section per cluster. Every text from the "
+             "store (queries, flags, ids, sources) is escaped with escape_markdown: inert as Markdown and as HTML.")
         .def("__len__", [](const gap_report& r) { return r.clusters.size(); })
         .def("__repr__", [](const gap_report& r) {
             std::string s = "GapReport(signals=" + std::to_string(r.signals) +

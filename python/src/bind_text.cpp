@@ -1,7 +1,9 @@
-// Python bindings of text/ (tokenize, english_stopwords, Analyzer) and of the hashed n-gram
-// encoder (HashedEncoder). encode() returns a float32 array that owns the C++ result (no copy).
+// Python bindings of text/ (tokenize, english_stopwords, Analyzer, escape_markdown, escape_html)
+// and of the hashed n-gram encoder (HashedEncoder). encode() returns a float32 array that owns
+// the C++ result (no copy).
 #include <aitl/retrieval/hashed_encoder.hpp>
 #include <aitl/text/analyzer.hpp>
+#include <aitl/text/escape.hpp>
 #include <aitl/text/stopwords.hpp>
 #include <aitl/text/tokenizer.hpp>
 
@@ -11,6 +13,7 @@
 
 #include <memory>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "bindings.hpp"
@@ -44,6 +47,16 @@ std::vector<std::string> texts_arg(const py::handle& texts, const char* where) {
 
 std::string bool_str(bool b) { return b ? "True" : "False"; }
 
+// The bytes of a str (lone surrogates, e.g. from surrogateescape, kept as invalid UTF-8 for the
+// escaper to replace) or of a bytes object.
+std::string text_bytes(const std::variant<py::bytes, py::str>& text) {
+    if (const auto* b = std::get_if<py::bytes>(&text)) return b->cast<std::string>();
+    const py::str& s = std::get<py::str>(text);
+    py::object b = py::reinterpret_steal<py::object>(PyUnicode_AsEncodedString(s.ptr(), "utf-8", "surrogatepass"));
+    if (!b) throw py::error_already_set();
+    return b.cast<std::string>();
+}
+
 }  // namespace
 
 void bind_text(py::module_& m) {
@@ -52,6 +65,17 @@ void bind_text(py::module_& m) {
         "Splits text into word tokens (case kept, UTF-8 safe): runs of letters/digits of any script; "
         "apostrophes inside words and '.'/',' between digits are kept; emoji and punctuation separate.");
     m.def("english_stopwords", &english_stopwords, "The English stop list (Snowball's, 174 words), sorted.");
+    m.def(
+        "escape_markdown", [](const std::variant<py::bytes, py::str>& text) { return escape_markdown(text_bytes(text)); },
+        "text"_a,
+        "Escapes untrusted text (str, or bytes read as UTF-8) for inline Markdown: one line, inert as Markdown and "
+        "once rendered to HTML (no HTML, link, image, autolink, heading, list, code span, emphasis or table-cell "
+        "break). Invalid UTF-8 -> U+FFFD, control characters -> space, leading/trailing spaces dropped, & < > as "
+        "entities, Markdown punctuation backslash-escaped (see text/escape.hpp). Every aitl Markdown report uses it.");
+    m.def(
+        "escape_html", [](const std::variant<py::bytes, py::str>& text) { return escape_html(text_bytes(text)); }, "text"_a,
+        "Escapes untrusted text (str, or bytes read as UTF-8) for HTML element content and quoted attribute values: "
+        "& < > \" ' as entities, invalid UTF-8 -> U+FFFD, control characters other than tab/LF/CR -> space.");
 
     py::class_<analyzer>(m, "Analyzer", "Text analysis: tokenize -> lower case -> drop English stop words -> Snowball stem.")
         .def(py::init([](bool lowercase, bool stopwords, bool stem, std::string language) {

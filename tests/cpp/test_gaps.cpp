@@ -1,11 +1,15 @@
 // Tests of flywheel/gaps.hpp (knowledge-gap report) and detail/clustering.hpp: signals read from
 // a store, clustering, ranking by frequency and recency, JSON and Markdown, error paths; a small
-// real-data case on DSTC11 Track 5 questions.
+// real-data case on DSTC11 Track 5 questions. Also text/escape.hpp, which keeps the untrusted text
+// of the Markdown reports (gap report, gate decision) inert.
 #include <aitl/detail/clustering.hpp>
 #include <aitl/error.hpp>
 #include <aitl/flywheel/gaps.hpp>
+#include <aitl/flywheel/gate.hpp>
 #include <aitl/retrieval/hashed_encoder.hpp>
 #include <aitl/store/sqlite_store.hpp>
+#include <aitl/text/escape.hpp>
+#include <aitl/text/tokenizer.hpp>
 
 #include <algorithm>
 #include <filesystem>
@@ -106,6 +110,61 @@ struct keyword_encoder {
         return out;
     }
 };
+
+// Whether `needle` occurs in `md` not preceded by a backslash escape (an odd run of backslashes).
+bool has_unescaped(const std::string& md, const std::string& needle) {
+    for (std::size_t at = md.find(needle); at != std::string::npos; at = md.find(needle, at + 1)) {
+        std::size_t slashes = 0;
+        while (slashes < at && md[at - 1 - slashes] == '\\') ++slashes;
+        if (slashes % 2 == 0) return true;
+    }
+    return false;
+}
+
+std::size_t count_unescaped(const std::string& line, char c) {
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < line.size(); ++i) {
+        if (line[i] == '\\') {
+            ++i;  // skip the escaped character
+        } else if (line[i] == c) {
+            ++n;
+        }
+    }
+    return n;
+}
+
+std::vector<std::string> lines_of(const std::string& md) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    for (std::size_t nl = md.find('\n'); nl != std::string::npos; nl = md.find('\n', start)) {
+        out.push_back(md.substr(start, nl - start));
+        start = nl + 1;
+    }
+    if (start < md.size()) out.push_back(md.substr(start));
+    return out;
+}
+
+// Untrusted text that tries to become HTML, a link, an image, a heading, a code span, a table
+// cell break, a thematic break, a comment, an entity or an autolink; one has invalid UTF-8.
+const std::vector<std::string> payloads = {
+    "<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "<iframe src=//evil>", "[click](javascript:alert(1))",
+    "<javascript:alert(1)>", "![t](http://evil.example/b.png)", "\n# injected heading", "`` `code` ``", "a|b", "***",
+    "<!-- -->", "&lt;script&gt;", "https://evil.example", "bad \xff\xfe bytes \xc3", "www.evil.example",
+    "user@evil.example", "1. item\r\n- item\n> quote\n---", "a\\", "~~gone~~ $x$ {: onclick=alert(1)}"};
+
+// The Markdown can hold none of the constructs above, whatever renders it (`brackets`: the
+// template itself writes [low, high] intervals, which are no link without a destination).
+void check_inert(const std::string& md, bool brackets = false) {
+    CHECK(aitl::is_valid_utf8(md));
+    CHECK(md.find('<') == std::string::npos);
+    CHECK(md.find('>') == std::string::npos);
+    CHECK(md.find('\r') == std::string::npos);
+    CHECK(md.find('\t') == std::string::npos);
+    CHECK(md.find("![") == std::string::npos);
+    for (const char* s : {"](", "]:", "`", "*", "~", "$", "{", "javascript:", "http:", "https:", "www.", "@evil"})
+        CHECK_FALSE(has_unescaped(md, s));
+    if (!brackets) CHECK_FALSE(has_unescaped(md, "["));
+}
 
 std::set<std::string> prefixes(const aitl::gap_cluster& c) {
     std::set<std::string> out;
@@ -404,4 +463,137 @@ TEST_CASE("gap report on DSTC11 questions: withheld hotels become the top cluste
     CHECK(top_entities == withheld);
     CHECK(static_cast<double>(flag_majority) / static_cast<double>(flag_members) >= 0.8);  // weighted purity
     CHECK(2 * rep.clusters[0].missing_knowledge > rep.clusters[0].size);
+}
+
+TEST_CASE("escape_markdown makes untrusted text inert inline Markdown", "[escape]") {
+    using aitl::escape_markdown;
+    CHECK(escape_markdown("<script>alert(1)</script>") == "&lt;script&gt;alert(1)&lt;/script&gt;");
+    CHECK(escape_markdown("<img src=x onerror=alert(1)>") == "&lt;img src=x onerror=alert(1)&gt;");
+    CHECK(escape_markdown("<iframe src=//evil>") == "&lt;iframe src=//evil&gt;");
+    CHECK(escape_markdown("[click](javascript:alert(1))") == "\\[click\\](javascript\\:alert(1))");
+    CHECK(escape_markdown("<javascript:alert(1)>") == "&lt;javascript\\:alert(1)&gt;");
+    CHECK(escape_markdown("![t](http://evil.example/b.png)") == "!\\[t\\](http\\://evil\\.example/b\\.png)");
+    CHECK(escape_markdown("\n# injected heading") == "\\# injected heading");
+    CHECK(escape_markdown("x\r\n# injected heading") == "x  \\# injected heading");
+    CHECK(escape_markdown("`` `code` ``") == "\\`\\` \\`code\\` \\`\\`");
+    CHECK(escape_markdown("a|b") == "a\\|b");
+    CHECK(escape_markdown("***") == "\\*\\*\\*");
+    CHECK(escape_markdown("<!-- -->") == "&lt;!-- --&gt;");
+    CHECK(escape_markdown("&lt;script&gt;") == "&amp;lt;script&amp;gt;");
+    CHECK(escape_markdown("https://evil.example") == "https\\://evil\\.example");
+    CHECK(escape_markdown("www.evil.example/x www.&") == "www\\.evil\\.example/x www\\.&amp;");
+    CHECK(escape_markdown("user@evil.example") == "user\\@evil\\.example");
+    CHECK(escape_markdown("bad \xff\xfe bytes \xc3") == "bad \xEF\xBF\xBD\xEF\xBF\xBD bytes \xEF\xBF\xBD");
+    CHECK(escape_markdown(std::string("nul\0esc\x1b[0m\x7f", 12)) == "nul esc \\[0m");
+    CHECK(escape_markdown("line\xE2\x80\xA8sep\xC2\x85nel") == "line sep nel");
+    CHECK(escape_markdown("a\\") == "a\\\\");  // a trailing backslash cannot escape what follows
+    CHECK(escape_markdown("~~gone~~ $x$ {: onclick}") == "\\~\\~gone\\~\\~ \\$x\\$ \\{: onclick\\}");
+    // block starts only at the start of the text (leading spaces dropped)
+    CHECK(escape_markdown("   - item") == "\\- item");
+    CHECK(escape_markdown("+ x") == "\\+ x");
+    CHECK(escape_markdown("===") == "\\===");
+    CHECK(escape_markdown("---") == "\\---");
+    CHECK(escape_markdown("1. item") == "1\\. item");
+    CHECK(escape_markdown("12) item") == "12\\) item");
+    CHECK(escape_markdown("> quote") == "&gt; quote");
+    CHECK(escape_markdown(": def") == "\\: def");
+    // ordinary text stays readable: numbers, times, metric names, sentences, quotes, non-ASCII
+    for (const char* same : {"recall@75", "ndcg@10", "4.5 stars", "1,000 (approx.)", "10:30", "note: it's \"fine\"",
+                             "a - b + c = d", "this... and that!", "Zürich 東京 🙂", "x/y, 50% off?"})
+        CHECK(escape_markdown(same) == same);
+    CHECK(escape_markdown("e.g. this") == "e\\.g. this");  // "e.g" could be a host name
+    CHECK(escape_markdown("e.g.x") == "e\\.g\\.x");
+    CHECK(escape_markdown("") == "");
+    CHECK(escape_markdown(" \n\t ") == "");
+    for (const auto& p : payloads) {
+        INFO(p);
+        const std::string e = escape_markdown(p);
+        check_inert(e);
+        CHECK(e.find('\n') == std::string::npos);
+        CHECK(count_unescaped(e, '|') == 0);
+        CHECK(escape_markdown(e).find('<') == std::string::npos);  // escaping twice stays inert
+    }
+}
+
+TEST_CASE("escape_html escapes the five HTML characters and repairs UTF-8", "[escape]") {
+    using aitl::escape_html;
+    CHECK(escape_html("<img src=x onerror='alert(1)'>") == "&lt;img src=x onerror=&#39;alert(1)&#39;&gt;");
+    CHECK(escape_html("a & \"b\"\nc\td") == "a &amp; &quot;b&quot;\nc\td");
+    CHECK(escape_html("&lt;") == "&amp;lt;");
+    CHECK(escape_html(std::string("x\0y\x1b\xc2\x9fz\xff", 8)) == "x y  z\xEF\xBF\xBD");
+    CHECK(escape_html("[x](javascript:y) # h") == "[x](javascript:y) # h");  // Markdown is not HTML's business
+}
+
+TEST_CASE("the gap report's Markdown keeps customer and agent text inert", "[gaps][escape]") {
+    gap_store s;
+    // every text of a cluster is a payload: case and impression ids, queries, flags, sources, documents
+    for (std::size_t i = 0; i < payloads.size(); ++i) {
+        aitl::impression imp;
+        imp.id = "imp-" + std::to_string(i) + "|" + payloads[(i + 3) % payloads.size()];
+        imp.case_id = "case-" + std::to_string(i) + payloads[(i + 1) % payloads.size()];
+        imp.query = "park " + payloads[i];
+        imp.timestamp_ms = t0 + static_cast<std::int64_t>(i) * 1000;
+        imp.shown = {{"d1", 1, 2.0}, {"d2", 2, 1.0}};
+        const std::string id = s.store.append(imp);
+        s.flag(id, payloads[(i + 2) % payloads.size()], payloads[(i + 5) % payloads.size()]);
+        s.relevance(id, false, false, {payloads[(i + 7) % payloads.size()]});
+    }
+    aitl::gap_report_config cfg;
+    cfg.representatives = payloads.size();
+    cfg.center = false;  // the keyword vectors are all alike: one cluster
+    auto rep = aitl::make_gap_report(s.store, keyword_encoder{}, cfg, "keywords <b>|\n# x");
+    REQUIRE(rep.clusters.size() == 1);
+    REQUIRE(rep.clusters[0].representatives.size() == payloads.size());
+    for (std::size_t i = 0; i < payloads.size() && i < rep.clusters[0].top_terms.size(); ++i)
+        rep.clusters[0].top_terms[i].term = payloads[i];  // terms are analyzer tokens; test the escaping anyway
+    const std::string md = aitl::to_markdown(rep);
+    INFO(md);
+    check_inert(md);
+    std::size_t headings = 0, rows = 0;
+    for (const auto& line : lines_of(md)) {
+        if (!line.empty() && line[0] == '#') {
+            ++headings;
+            CHECK((line == "# Knowledge-gap report" || line.rfind("## 1. ", 0) == 0));
+        }
+        if (line.rfind("| ", 0) == 0 || line.rfind("|---", 0) == 0) {
+            ++rows;
+            CHECK(count_unescaped(line, '|') == 10);  // 9 columns, no cell broken by the data
+        }
+        if (line.rfind("  - case ", 0) == 0) CHECK(line.find(", missing_knowledge): park ") != std::string::npos);
+    }
+    CHECK(headings == 2);
+    CHECK(rows == 3);
+    CHECK(md.find("encoder keywords &lt;b&gt;\\| / \\# x (6 dims)") != std::string::npos);
+    CHECK(md.find("  - case case-0&lt;img src=x onerror=alert(1)&gt; (imp-0\\|\\[click\\](javascript\\:alert(1)), missing_knowledge): "
+                  "park &lt;script&gt;alert(1)&lt;/script&gt;\n") != std::string::npos);
+    CHECK(md.find("    - flag: \\[click\\](javascript\\:alert(1))\n") != std::string::npos);
+    CHECK(md.find("  - case case-5 / \\# injected heading (") != std::string::npos);
+    CHECK(md.find("- suggested sources: ") != std::string::npos);
+    CHECK(md.find("- documents agents selected by hand: ") != std::string::npos);
+    // a long query is cut at a UTF-8 boundary, then escaped, and marked with an ellipsis
+    CHECK(aitl::detail::gap_inline(std::string(300, '<'), 10) == "&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;&lt;\xE2\x80\xA6");
+    CHECK(aitl::detail::gap_inline("www" + std::string(20, 'x'), 3) == "www\xE2\x80\xA6");
+    CHECK(aitl::detail::gap_inline("\xC3\xA9\xC3\xA9", 3) == "\xC3\xA9\xE2\x80\xA6");
+}
+
+TEST_CASE("the gate decision's Markdown escapes the reason and metric names", "[gate][escape]") {
+    aitl::gate_decision d;
+    d.promote = false;
+    d.reason = "rejected: <script>alert(1)</script>\n# injected | [x](javascript:y)";
+    aitl::gate_check c;
+    c.metric = "recall@75|<img src=x onerror=alert(1)>";
+    c.set = "fresh";
+    c.result.n = 3;
+    d.fresh.push_back(c);
+    c.metric = "ndcg@10";
+    c.set = "guard";
+    d.guard.push_back(c);
+    const std::string md = d.to_markdown();
+    INFO(md);
+    check_inert(md.substr(std::string("**rejected**").size()), true);
+    CHECK(md.rfind("**rejected**: &lt;script&gt;alert(1)&lt;/script&gt; \\# injected \\| \\[x\\](javascript\\:y)\n\n", 0) == 0);
+    CHECK(md.find("| fresh | recall@75\\|&lt;img src=x onerror=alert(1)&gt; | 3 |") != std::string::npos);
+    CHECK(md.find("| guard | ndcg@10 | 3 |") != std::string::npos);
+    for (const auto& line : lines_of(md))
+        if (line.rfind("|", 0) == 0) CHECK(count_unescaped(line, '|') == 10);
 }

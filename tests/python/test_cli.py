@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -111,3 +112,112 @@ def test_main_can_be_called_in_process(tmp_path: Path, capsys):
     assert cli.main(["eval", "--data", str(tmp_path), "--retriever", "bm25"]) == 2
     with pytest.raises(SystemExit):
         cli.main(["--version"])
+
+
+def one_line_error(proc: subprocess.CompletedProcess) -> str:
+    assert proc.returncode == 2, proc.stdout
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    return lines[0]
+
+
+def test_outputs_never_overwrite_inputs(tmp_path: Path):
+    data = tmp_path / "helpcentre"  # a copy: a failing check must not touch the repository
+    shutil.copytree(HELPCENTRE, data)
+    files = sorted(p for p in data.rglob("*") if p.is_file())
+    before = {p: p.read_bytes() for p in files}
+    line = one_line_error(run_aitl("eval", "--data", data, "--retriever", "bm25", "--run",
+                                   data / "qrels" / "test.tsv"))
+    assert "eval: --run would overwrite the input --data's qrels/test.tsv" in line
+    line = one_line_error(run_aitl("learn", "--data", data, "--report", data / "queries.jsonl"))
+    assert "learn: --report would overwrite the input --data's queries.jsonl" in line
+    line = one_line_error(run_aitl("flywheel", "--data", data, "--rounds", 1, "--gaps",
+                                   data / "corpus.jsonl"))
+    assert "flywheel: --gaps would overwrite the input --data's corpus.jsonl" in line
+    line = one_line_error(run_aitl("flywheel", "--data", data, "--rounds", 1, "--report",
+                                   tmp_path / "r.json", "--gaps", tmp_path / "r.json"))
+    assert "flywheel: --report and --gaps write the same file" in line
+    line = one_line_error(run_aitl("flywheel", "--data", data, "--rounds", 1, "--store",
+                                   tmp_path / "work", "--report", tmp_path / "work" / "store.db"))
+    assert "flywheel: --report and --store write the same file" in line
+    # a folder output is compared file by file, through symbolic links too
+    src, out = tmp_path / "src", tmp_path / "out"
+    (src / "val").mkdir(parents=True)
+    for name in ("knowledge.json", "val/logs.json", "val/labels.json"):
+        (src / name).write_text("[]")
+    out.mkdir()
+    (out / "corpus.jsonl").symlink_to(src / "knowledge.json")
+    line = one_line_error(run_aitl("convert", "dstc11", src, out))
+    assert "convert: OUT_DIR would overwrite the input SRC_DIR's knowledge.json" in line
+    assert (src / "knowledge.json").read_text() == "[]"
+    assert {p: p.read_bytes() for p in files} == before
+    assert not (tmp_path / "r.json").exists() and not (tmp_path / "work").exists()
+
+
+def test_outputs_are_checked_before_the_work_starts(tmp_path: Path):
+    """An output into a missing folder once failed only after the whole run: now first. The data
+    folder is empty, so any work would fail with another message."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    missing = tmp_path / "missing"
+    cases = [
+        (["eval", "--data", empty, "--retriever", "bm25", "--run", missing / "run.trec"],
+         "eval: --run folder not found"),
+        (["learn", "--data", empty, "--report", missing / "lift.json"],
+         "learn: --report folder not found"),
+        (["flywheel", "--data", empty, "--rounds", 1, "--report", missing / "fw.json"],
+         "flywheel: --report folder not found"),
+        (["flywheel", "--data", empty, "--rounds", 1, "--gaps", missing / "gaps.md"],
+         "flywheel: --gaps folder not found"),
+        (["flywheel", "--data", empty, "--rounds", 1, "--plot", missing / "fw.png"],
+         "flywheel: --plot folder not found"),
+        (["flywheel", "--data", empty, "--rounds", 1, "--report", tmp_path],
+         "flywheel: --report is a folder"),
+        (["convert", "dstc11", empty, empty / "corpus.jsonl" / "out"], None),
+        (["scenario", tmp_path / "file.txt"], "scenario: OUT_DIR is a file"),
+    ]
+    (empty / "corpus.jsonl").write_text("")  # a file where convert's OUT_DIR would be created
+    (tmp_path / "file.txt").write_text("x")
+    for args, want in cases:
+        line = one_line_error(run_aitl(*args))
+        target = str(args[-1])
+        assert target in line, (args, line)
+        if want is None:
+            assert "OUT_DIR cannot be created" in line, line
+        else:
+            assert want in line, (args, line)
+    assert not missing.exists() and (tmp_path / "file.txt").read_text() == "x"
+    line = one_line_error(run_aitl("eval", "--data", HELPCENTRE, "--retriever", "bm25",
+                                   "--split", "../qrels/test"))
+    assert "eval: --split: not a plain name (got '../qrels/test'" in line
+
+
+def test_flywheel_corrupt_round_must_be_a_feedback_round(tmp_path: Path):
+    """--corrupt-round 7 with --rounds 2 was silently ignored."""
+    for r in ("7", "3", "0", "-1"):
+        line = one_line_error(run_aitl("flywheel", "--rounds", 2, "--corrupt-round", r,
+                                       "--corrupt-round", 1))
+        assert (f"flywheel: --corrupt-round out of range (got {r}, expected a feedback round "
+                "from 1 to --rounds 2)") in line
+    from aitl.flywheel import FlywheelConfig
+
+    with pytest.raises(aitl.ConfigError, match=r"'corrupt_rounds' out of range \(got \(1, 7\), "
+                       r"expected feedback rounds from 1 to rounds=2\)"):
+        FlywheelConfig(rounds=2, corrupt_rounds=(1, 7))
+    with pytest.raises(aitl.ConfigError, match="corrupt_rounds"):
+        FlywheelConfig(rounds=2, corrupt_rounds=(True,))
+    assert FlywheelConfig(rounds=2, corrupt_rounds=[2, 1]).corrupt_rounds == (2, 1)
+
+
+def test_flywheel_plot_title_keeps_a_dollar_in_the_data_name(tmp_path: Path):
+    """A data folder named like mathtext ($\\frac$) made the plot fail after the whole run."""
+    pytest.importorskip("matplotlib")
+    from aitl.flywheel import plot_rounds
+
+    rows = [{"round": r, "recall@75": 0.5, "precision@8": 0.2, "ndcg@10": 0.3, "helpfulness": 0.5,
+             "adoption_rate": 0.2, "promoted": r == 1} for r in (0, 1)]
+    title = cli._plot_title(tmp_path / "data$\\frac$x")
+    assert title == "aitl flywheel: data\\$\\frac\\$x"
+    plot_rounds(rows, tmp_path / "fw.png", title=title)
+    assert (tmp_path / "fw.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -147,3 +149,60 @@ def test_errors_are_one_line_with_exit_code_2(tmp_path: Path):
     line = one_line_error(run_aitl("store", "import", bad, tmp_path / "y.db"))
     assert "bad.jsonl" in line
     assert "invalid choice" in run_aitl("store", "vacuum", tmp_path / "y.db").stderr
+
+
+def _snapshot(*paths: Path) -> dict:
+    return {p: p.read_bytes() for p in paths}
+
+
+def test_no_command_writes_over_its_own_input(tmp_path: Path):
+    """`store export self.db self.db` once replaced the store with its export: every command with
+    an input and an output refuses (exit 2, one line naming both) and writes nothing."""
+    db, dump = tmp_path / "self.db", tmp_path / "dump.jsonl"
+    last_json(run_aitl("simulate", "--data", HELPCENTRE, "--store", db, "--impressions", 20,
+                       "--quiet", "--durability", "normal"))
+    last_json(run_aitl("store", "export", db, dump))
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "link.jsonl").symlink_to(db)
+    os.link(db, tmp_path / "hard.jsonl")
+    before = _snapshot(db, dump)
+    for out in (db, tmp_path / "link.jsonl", tmp_path / "hard.jsonl", tmp_path / "sub" / ".." /
+                "self.db", Path(str(db) + "-wal")):
+        line = one_line_error(run_aitl("store", "export", db, out))
+        assert "store export: OUT.jsonl would overwrite the input PATH" in line, line
+        assert str(out) in line and str(db) in line
+    line = one_line_error(run_aitl("store", "import", dump, dump))
+    assert "store import: PATH would overwrite the input IN.jsonl" in line and str(dump) in line
+    line = one_line_error(run_aitl("gaps", "--store", db, "--out", tmp_path / "link.jsonl"))
+    assert "gaps: --out would overwrite the input --store" in line
+    data = tmp_path / "helpcentre"  # a copy: a failing check must not touch the repository
+    shutil.copytree(HELPCENTRE, data)
+    corpus = _snapshot(data / "corpus.jsonl", data / "queries.jsonl")
+    line = one_line_error(run_aitl("simulate", "--data", data, "--store", data / "corpus.jsonl",
+                                   "--impressions", 5))
+    assert "simulate: --store would overwrite the input --data's corpus.jsonl" in line
+    assert _snapshot(db, dump) == before
+    assert _snapshot(data / "corpus.jsonl", data / "queries.jsonl") == corpus
+    with aitl.SqliteStore(str(db), read_only=True) as store:
+        assert store.stats().impressions == 20
+
+
+def test_store_outputs_are_checked_before_any_work(tmp_path: Path):
+    db = tmp_path / "s.db"
+    last_json(run_aitl("simulate", "--data", HELPCENTRE, "--store", db, "--impressions", 5,
+                       "--quiet", "--durability", "normal"))
+    missing = tmp_path / "missing" / "out.jsonl"
+    line = one_line_error(run_aitl("store", "export", db, missing))
+    assert "store export: OUT.jsonl folder not found" in line and str(missing) in line
+    line = one_line_error(run_aitl("store", "export", db, tmp_path))
+    assert "OUT.jsonl is a folder" in line and str(tmp_path) in line
+    line = one_line_error(run_aitl("simulate", "--data", HELPCENTRE, "--store", missing,
+                                   "--impressions", 5))
+    assert "simulate: --store folder not found" in line and str(missing) in line
+    line = one_line_error(run_aitl("gaps", "--store", db, "--out", missing))
+    assert "gaps: --out folder not found" in line
+    # --split becomes a file name (qrels/<split>.tsv): a plain name only
+    line = one_line_error(run_aitl("simulate", "--data", HELPCENTRE, "--store", tmp_path / "x.db",
+                                   "--impressions", 5, "--split", "../qrels/test"))
+    assert "simulate: --split: not a plain name" in line and "'test'" in line
+    assert not missing.parent.exists() and not (tmp_path / "x.db").exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -274,3 +275,67 @@ def test_export_after_seq_and_errors(store_path: Path, tmp_path: Path, capsys):
                            str(store_path), "--out", str(tmp_path / "o")], capture_output=True,
                           text=True, timeout=300)
     assert proc.returncode == 2 and "invalid choice" in proc.stderr
+
+
+def _error(*args) -> str:
+    proc = subprocess.run([sys.executable, "-m", "aitl", *map(str, args)], capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 2, proc.stdout
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    return lines[0]
+
+
+def test_export_never_writes_over_its_inputs(store_path: Path, tmp_path: Path):
+    data = tmp_path / "helpcentre"  # a copy: a failing check must not touch the repository
+    shutil.copytree(HELPCENTRE, data)
+    files = sorted(p for p in data.rglob("*") if p.is_file())
+    before = {p: p.read_bytes() for p in files}
+    store_bytes = store_path.read_bytes()
+    # beir-qrels into its own --data folder would replace corpus.jsonl, queries.jsonl, qrels
+    line = _error("export", "beir-qrels", "--store", store_path, "--out", data, "--data", data)
+    assert "export: --out would overwrite the input --data's corpus.jsonl" in line
+    assert str(data) in line
+    line = _error("export", "trl-kto", "--store", store_path, "--out", store_path)
+    assert "export: --out would overwrite the input --store" in line and str(store_path) in line
+    (tmp_path / "alias.jsonl").symlink_to(data / "corpus.jsonl")
+    line = _error("export", "sentence-transformers", "--store", store_path, "--data", data,
+                  "--out", tmp_path / "alias.jsonl")
+    assert "--out would overwrite the input --data's corpus.jsonl" in line
+    assert {p: p.read_bytes() for p in files} == before and store_path.read_bytes() == store_bytes
+    assert sorted(p for p in data.rglob("*") if p.is_file()) == files
+
+
+def test_export_split_must_be_a_plain_name(store_path: Path, tmp_path: Path, capsys):
+    out = tmp_path / "a" / "b" / "c"
+    for split in ("../../../x", "/abs", "a/b", "..", ".", "", "a\\b", "te\nst", "c:x"):
+        assert cli.main(["export", "beir-qrels", "--store", str(store_path), "--out", str(out),
+                         "--split", split]) == 2, split
+        err = capsys.readouterr().err
+        assert f"export: --split: not a plain name (got {split!r}" in err, err
+        assert "expected a plain name such as 'test'" in err
+    assert not (tmp_path / "a").exists() and not (tmp_path / "x.tsv").exists()
+    assert "not a plain name" in _error("export", "beir-qrels", "--store", store_path, "--out",
+                                        out, "--split", "../../../x")
+    assert not (tmp_path / "a").exists() and not (tmp_path / "x.tsv").exists()
+    # the library refuses too, before compiling or writing anything
+    with pytest.raises(aitl.ConfigError, match=r"export: split: not a plain name \(got '\.\./x'"):
+        export.export("beir-qrels", str(store_path), out, split="../x")
+    with pytest.raises(aitl.ConfigError, match="write_beir_qrels: split: not a plain name"):
+        export.write_beir_qrels(out, aitl.compile_qrels(str(store_path)), split="a\x00b")
+    assert not (tmp_path / "a").exists()
+    assert export.check_plain_name("dev-2") == "dev-2"
+
+
+def test_export_fails_fast_on_an_unwritable_out(store_path: Path, tmp_path: Path):
+    missing = tmp_path / "missing" / "x.jsonl"
+    line = _error("export", "trl-kto", "--store", store_path, "--out", missing)
+    assert "export: --out folder not found" in line and str(missing) in line
+    line = _error("export", "trl-kto", "--store", store_path, "--out", tmp_path)
+    assert "export: --out is a folder" in line
+    (tmp_path / "file").write_text("x")
+    line = _error("export", "beir-qrels", "--store", store_path, "--out", tmp_path / "file")
+    assert "export: --out is a file" in line and "expected a folder" in line
+    line = _error("export", "beir-qrels", "--store", store_path, "--out", tmp_path / "file" / "d")
+    assert "--out cannot be created" in line
+    assert not missing.parent.exists()

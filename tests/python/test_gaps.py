@@ -1,8 +1,11 @@
-"""aitl.gap_report / GapReport / `aitl gaps`: the knowledge-gap report of a feedback store."""
+"""aitl.gap_report / GapReport / `aitl gaps`: the knowledge-gap report of a feedback store; and
+aitl.escape_markdown / escape_html, which keep its customer and agent text inert."""
 from __future__ import annotations
 
 import collections
+import html
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -184,3 +187,138 @@ def test_withheld_dstc11_entities_fall_in_the_top_clusters(dstc11_beir: Path, tm
     flat = aitl.gap_report(store, center=False)
     assert _coverage_and_purity(flat, gap, label)[1] < 0.7
     store.close()
+
+
+# -- untrusted text stays inert ------------------------------------------------------------------
+
+PAYLOADS = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "<iframe src=//evil>",
+            "[click](javascript:alert(1))", "<javascript:alert(1)>",
+            "![t](http://evil.example/b.png)", "\n# injected heading", "`` `code` ``", "a|b", "***",
+            "<!-- -->", "&lt;script&gt;", "https://evil.example", "www.evil.example/x",
+            "user@evil.example", "1. item\r\n- item\n> quote\n---", "a\\", "~~gone~~ $x$",
+            "[ref]: http://evil.example/b.png", "\x00nul\x1b[31m\u2028sep", "don't \"quote\""]
+BAD_UTF8 = b"bad \xff\xfe bytes \xc3"
+
+
+def _unescaped(md: str, chars: str) -> list:
+    """The characters of ``chars`` in ``md`` that no backslash escapes."""
+    out, i = [], 0
+    while i < len(md):
+        if md[i] == "\\":
+            i += 2
+            continue
+        if md[i] in chars:
+            out.append(md[i])
+        i += 1
+    return out
+
+
+def _plain(text: str) -> str:
+    """What a payload should read as once rendered: controls as spaces, trimmed."""
+    return "".join(" " if ord(c) < 32 or ord(c) == 127 or 0x80 <= ord(c) <= 0x9F or
+                   c in "\u2028\u2029" else c for c in text).strip(" ")
+
+
+def _inert_html(rendered: str) -> None:
+    low = rendered.lower()
+    for bad in ("<script", "<img", "<iframe", "<a ", 'href="', 'src="', "<code", "<em>", "<strong",
+                "<del", "<blockquote", "<ol", "<hr", "<h3", "<!--"):
+        assert bad not in low, (bad, rendered)
+
+
+def test_escape_markdown_makes_payloads_inert():
+    e = aitl.escape_markdown
+    assert e("[click](javascript:alert(1))") == "\\[click\\](javascript\\:alert(1))"
+    assert e("![t](http://evil.example/b.png)") == "!\\[t\\](http\\://evil\\.example/b\\.png)"
+    assert e("\n# injected heading") == "\\# injected heading"
+    assert e("<img src=x onerror=alert(1)>") == "&lt;img src=x onerror=alert(1)&gt;"
+    assert e("&lt;script&gt;") == "&amp;lt;script&amp;gt;"
+    assert e("a|b") == "a\\|b" and e("***") == "\\*\\*\\*"
+    assert e(BAD_UTF8) == "bad \ufffd\ufffd bytes \ufffd"  # bytes are read as UTF-8
+    assert e("surrogate \udcff") == "surrogate \ufffd\ufffd\ufffd"  # e.g. from surrogateescape
+    for same in ("recall@75", "4.5 stars", "10:30", "note: it's \"fine\"", "Zürich 東京"):
+        assert e(same) == same
+    for p in PAYLOADS + [BAD_UTF8]:
+        out = e(p)
+        assert "\n" not in out and "\r" not in out and "<" not in out and ">" not in out, (p, out)
+        assert "![" not in out and "javascript:" not in out and "p://" not in out, (p, out)
+        assert _unescaped(out, "[]`*_|~$#{}") == [], (p, out)
+        assert all(ord(c) >= 32 and not 0x7F <= ord(c) <= 0x9F for c in out), (p, out)
+    with pytest.raises(TypeError):
+        e(3)
+
+
+def test_escape_html():
+    assert aitl.escape_html("<img src=x onerror='alert(1)'>") == \
+        "&lt;img src=x onerror=&#39;alert(1)&#39;&gt;"
+    assert aitl.escape_html('a & "b"\nc') == "a &amp; &quot;b&quot;\nc"
+    assert aitl.escape_html(b"\xff\x00<") == "\ufffd &lt;"
+
+
+def test_escaped_markdown_renders_as_plain_text():
+    """Rendered by a CommonMark renderer with raw HTML on, each escaped payload is plain text that
+    reads as the payload, in a paragraph, a list item, a heading and a table cell."""
+    markdown_it = pytest.importorskip("markdown_it")
+    md = markdown_it.MarkdownIt("commonmark", {"html": True}).enable("table")
+    contexts = ["QQQ and more", "- flag: QQQ\n", "## 1. QQQ\n", "para\nQQQ\n",
+                "| a | b |\n|---|---|\n| QQQ | x |\n"]
+    for p in PAYLOADS + [BAD_UTF8]:
+        text = p.decode("utf-8", errors="replace") if isinstance(p, bytes) else p
+        for ctx in contexts:
+            got = md.render(ctx.replace("QQQ", aitl.escape_markdown(p)))
+            want = md.render(ctx).replace("QQQ", html.escape(_plain(text), quote=False))
+            _inert_html(got)
+            assert re.sub(r"\s+", "", html.unescape(got)) == re.sub(r"\s+", "", html.unescape(want)), \
+                (p, ctx, got)
+
+
+def _payload_store(path: Path) -> "aitl.SqliteStore":
+    """One cluster of flags whose every text is a payload: ids, queries, flags, sources, documents."""
+    n, recs = len(PAYLOADS), []
+    for i, p in enumerate(PAYLOADS):
+        imp = {"type": "impression", "id": f"imp-{i}|{PAYLOADS[(i + 3) % n]}",
+               "case_id": f"case-{i}{PAYLOADS[(i + 1) % n]}", "query": f"park {p}",
+               "timestamp_ms": T0 + i, "shown": [{"doc_id": "d1", "rank": 1, "score": 1.0}]}
+        flag = {"type": "missing_knowledge", "impression_id": imp["id"], "annotator": "a1",
+                "timestamp_ms": T0 + DAY, "time_to_annotate_ms": 1000, "weight": 1.0,
+                "description": PAYLOADS[(i + 2) % n], "suggested_source": PAYLOADS[(i + 5) % n]}
+        rel = {"type": "knowledge_relevance", "impression_id": imp["id"], "annotator": "a2",
+               "timestamp_ms": T0 + DAY, "time_to_annotate_ms": 1000, "weight": 1.0,
+               "labels": [{"doc_id": "d1", "relevant": False}],
+               "selected": [PAYLOADS[(i + 7) % n]]}
+        recs += [imp, flag, rel]
+    store = aitl.SqliteStore(str(path), durability="normal")
+    store.append(recs)
+    return store
+
+
+def test_gap_report_markdown_is_inert_as_markdown_and_html(tmp_path: Path, capsys):
+    with _payload_store(tmp_path / "evil.db") as store:
+        rep = aitl.gap_report(store, KeywordEncoder(), center=False,
+                              representatives=len(PAYLOADS))
+    assert len(rep) == 1 and len(rep.clusters[0]["representatives"]) == len(PAYLOADS)
+    text = rep.to_markdown()
+    assert "<" not in text and ">" not in text and "javascript:" not in text and "p://" not in text
+    lines = text.splitlines()
+    headings = [x for x in lines if x.startswith("#")]
+    assert headings[0] == "# Knowledge-gap report" and len(headings) == 2
+    assert headings[1].startswith("## 1. ")
+    rows = [x for x in lines if x.startswith("|")]
+    assert len(rows) == 3 and all(len(_unescaped(x, "|")) == 10 for x in rows)
+    cases = [x for x in lines if x.startswith("  - case ")]
+    assert len(cases) == len(PAYLOADS)
+    assert "  - case case-5 / \\# injected heading (imp-5\\|" in text
+    # `aitl gaps --out` writes the same inert text
+    assert cli.main(["gaps", "--store", str(tmp_path / "evil.db"), "--out",
+                     str(tmp_path / "gaps.md"), "--min-size", "1"]) == 0
+    capsys.readouterr()
+    md = pytest.importorskip("markdown_it").MarkdownIt("commonmark", {"html": True}).enable("table")
+    for doc in (text, (tmp_path / "gaps.md").read_text(encoding="utf-8")):  # (hashed encoder)
+        clusters = sum(x.startswith("## ") for x in doc.splitlines())
+        assert clusters >= 1
+        rendered = md.render(doc)
+        _inert_html(rendered)
+        assert rendered.count("<h1>") == 1 and rendered.count("<h2>") == clusters
+        assert rendered.count("<table>") == 1 and rendered.count("<tr>") == 1 + clusters
+        assert all(r.count("<td>") == 9 for r in rendered.split("<tr>")[2:])
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in rendered  # shown, not run

@@ -29,6 +29,7 @@
 #include "../feedback/impression.hpp"
 #include "../store/store_types.hpp"
 #include "../text/analyzer.hpp"
+#include "../text/escape.hpp"
 #include "../types.hpp"
 #include "gaps_types.hpp"
 
@@ -313,29 +314,30 @@ inline std::string gap_time(std::int64_t ms) {
     std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &tm);
     return buf;
 }
-// One line, pipes escaped, cut to `max` bytes at a UTF-8 boundary (keeping the end when `tail`:
-// the last turn of a conversation is the customer's question).
+// Untrusted text as one line of inert Markdown: line breaks become " / ", the text is cut to
+// `max` bytes at a UTF-8 boundary (keeping the end when `tail`: the last turn of a conversation
+// is the customer's question), escaped (escape_markdown), and marked cut with U+2026 (not
+// "...": after "www" GFM would start a link).
 inline std::string gap_inline(const std::string& s, std::size_t max = 160, bool tail = false) {
-    std::string out;
+    std::string one;
     for (char ch : s) {
         if (ch == '\n' || ch == '\r') {
-            if (!out.empty() && out.back() != ' ') out += " / ";
-        } else if (ch == '|') {
-            out += "\\|";
+            if (!one.empty() && one.back() != ' ') one += " / ";
         } else {
-            out += ch;
+            one += ch;
         }
     }
-    if (out.size() > max && tail) {
-        std::size_t n = out.size() - max;
-        while (n < out.size() && (static_cast<unsigned char>(out[n]) & 0xC0) == 0x80) ++n;
-        out = "..." + out.substr(n);
-    } else if (out.size() > max) {
-        std::size_t n = max;
-        while (n > 0 && (static_cast<unsigned char>(out[n]) & 0xC0) == 0x80) --n;
-        out = out.substr(0, n) + "...";
+    if (one.size() > max && tail) {
+        std::size_t n = one.size() - max;
+        while (n < one.size() && (static_cast<unsigned char>(one[n]) & 0xC0) == 0x80) ++n;
+        return "\xE2\x80\xA6" + escape_markdown(one.substr(n));
     }
-    return out;
+    if (one.size() > max) {
+        std::size_t n = max;
+        while (n > 0 && (static_cast<unsigned char>(one[n]) & 0xC0) == 0x80) --n;
+        return escape_markdown(one.substr(0, n)) + "\xE2\x80\xA6";
+    }
+    return escape_markdown(one);
 }
 inline std::string gap_fixed(double v, int digits) {
     char buf[64];
@@ -346,7 +348,10 @@ inline std::string gap_fixed(double v, int digits) {
 
 /// @returns The report as Markdown: a summary, a table of the clusters, then one section per
 /// cluster (counts, dates in UTC, top terms, suggested sources, hand-selected documents,
-/// representative cases).
+/// representative cases). Every text that comes from the store or the caller (queries, flag
+/// descriptions, case, impression and document ids, suggested sources, terms, the encoder name)
+/// is put on one line, shortened and escaped with `escape_markdown`, so the Markdown stays inert
+/// also when rendered to HTML (no HTML, link, image, heading or table break from the data).
 inline std::string to_markdown(const gap_report& r) {
     using detail::gap_fixed;
     using detail::gap_inline;
@@ -356,7 +361,7 @@ inline std::string to_markdown(const gap_report& r) {
           " impressions with nothing relevant shown) after annotation seq " + std::to_string(r.config.since) +
           " (watermark " + std::to_string(r.watermark) + "); " + std::to_string(r.clusters_found) + " clusters of at least " +
           std::to_string(r.config.min_cluster_size) + " signals hold " + std::to_string(r.clustered_signals) +
-          "; encoder " + (r.encoder.empty() ? std::string("?") : r.encoder) + " (" + std::to_string(r.dim) +
+          "; encoder " + (r.encoder.empty() ? std::string("?") : gap_inline(r.encoder, 80)) + " (" + std::to_string(r.dim) +
           " dims); score half-life " + gap_fixed(r.config.half_life_days, 1) + " days.\n\n";
     if (r.clusters.empty()) return md + "No clusters.\n";
     md += "| # | score | signals | share | cases | flags | first seen (UTC) | last seen (UTC) | top terms |\n";
@@ -390,8 +395,8 @@ inline std::string to_markdown(const gap_report& r) {
         counts("documents agents selected by hand", c.selected_docs);
         md += "- representative cases:\n";
         for (const auto& e : c.representatives) {
-            md += "  - `" + e.case_id + "` (" + e.impression_id + ", " + std::string(to_string(e.kind)) + "): " +
-                  gap_inline(e.query, 200, true) + "\n";
+            md += "  - case " + gap_inline(e.case_id, 120) + " (" + gap_inline(e.impression_id, 120) + ", " +
+                  std::string(to_string(e.kind)) + "): " + gap_inline(e.query, 200, true) + "\n";
             for (const auto& d : e.descriptions) md += "    - flag: " + gap_inline(d, 240) + "\n";
         }
     }

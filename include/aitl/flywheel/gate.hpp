@@ -28,6 +28,7 @@
 #include "../detail/config_json.hpp"
 #include "../error.hpp"
 #include "../eval/significance.hpp"
+#include "../text/escape.hpp"
 
 namespace aitl {
 
@@ -212,13 +213,14 @@ struct gate_decision {
     }
 
     /// @returns a Markdown table: set, metric, champion, challenger, diff, CI, p, verdict,
-    /// preceded by the decision and reason.
+    /// preceded by the decision and reason. The reason, set and metric names (which may come
+    /// from a config file) are escaped with `escape_markdown`.
     std::string to_markdown() const {
         using detail::fmt_num;
         using detail::fmt_signed;
         const std::size_t colon = reason.find(": ");  // the reason starts with "promoted: " or "rejected: "
         std::string s = std::string("**") + (promote ? "promoted" : "rejected") +
-                        "**: " + (colon == std::string::npos ? reason : reason.substr(colon + 2)) + "\n\n";
+                        "**: " + escape_markdown(colon == std::string::npos ? reason : reason.substr(colon + 2)) + "\n\n";
         char level[32];
         std::snprintf(level, sizeof level, "%g", 100 * (1 - config.alpha));
         s += "| set | metric | n | champion | challenger | diff | " + std::string(level) +
@@ -228,7 +230,7 @@ struct gate_decision {
             std::string verdict;
             if (c.set == "fresh") verdict = c.better ? "better" : c.worse ? "worse" : "no significant change";
             else verdict = c.regression ? "regression (tolerance " + fmt_num(c.tolerance) + ")" : "ok";
-            s += "| " + c.set + " | " + c.metric + " | " + std::to_string(r.n) + " | " + fmt_num(r.mean_base, 4) +
+            s += "| " + escape_markdown(c.set) + " | " + escape_markdown(c.metric) + " | " + std::to_string(r.n) + " | " + fmt_num(r.mean_base, 4) +
                  " | " + fmt_num(r.mean_challenger, 4) + " | " + fmt_signed(r.mean_diff, 4) + " | [" +
                  fmt_signed(r.ci_low, 4) + ", " + fmt_signed(r.ci_high, 4) + "] | " + detail::fmt_p(r.p_value) +
                  " | " + verdict + " |\n";
