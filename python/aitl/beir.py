@@ -172,6 +172,9 @@ def load(path: PathLike, split: str = "test", all_queries: bool = False) -> Beir
     :raises ParseError: malformed lines (file, line, field named), a qrels file without
         judgements, or a judged query or document that is not in queries.jsonl / corpus.jsonl.
     """
+    from .export import check_plain_name
+
+    check_plain_name(split, "beir.load: split")
     root = Path(path)
     if not root.is_dir():
         raise IoError(f"beir.load: folder not found (got {root}, expected a BEIR folder with "

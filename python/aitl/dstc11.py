@@ -277,6 +277,9 @@ def convert(src_dir: PathLike, out_dir: PathLike, history_turns: int = 3,
     if not src.is_dir():
         raise IoError(f"dstc11.convert: source folder not found (got {src}, expected a folder "
                       "with knowledge.json and val/logs.json, val/labels.json)")
+    from .export import check_plain_name
+
+    check_plain_name(split, "dstc11.convert: split", "val")
     kpath, lpath, ypath = src / "knowledge.json", src / split / "logs.json", src / split / "labels.json"
     for p in (kpath, lpath, ypath):
         if not p.is_file():

@@ -345,3 +345,13 @@ def test_batch_errors_name_the_item(tmp_path: Path):
     with pytest.raises(aitl.NotFoundError, match=r"annotations\[1\]: .*unknown impression"):
         store.append([preference("imp-0"), preference("imp-404")])
     assert store.stats().annotations == 0
+
+
+def test_loaders_refuse_split_names_that_leave_the_folder(tmp_path: Path):
+    # Item 8 at the library level (the CLI checks --split first): a split is a plain name.
+    for bad in ("../../etc/x", "/abs", "..", "a\nb"):
+        with pytest.raises(aitl.ConfigError, match="not a plain name"):
+            beir.load(HELPCENTRE, split=bad)
+        with pytest.raises(aitl.ConfigError, match="not a plain name"):
+            dstc11.convert(REPO.parent / "shared" / "data" / "dstc11-track5", tmp_path / "out", split=bad)
+    assert not (tmp_path / "out").exists()
