@@ -18,7 +18,7 @@
 #include <string>
 #include <string_view>
 
-#include "tokenizer.hpp"
+#include "../detail/utf8.hpp"
 
 namespace aitl {
 namespace detail {
