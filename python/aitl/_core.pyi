@@ -7,7 +7,7 @@ import numpy
 import numpy.typing
 import os
 import typing
-__all__: list[str] = ['Adoption', 'AitlError', 'Analyzer', 'Annotation', 'BM25', 'CallbackEncoder', 'CallbackGenerator', 'Candidate', 'ConfigError', 'ContrastiveExample', 'DenseRetriever', 'DimensionError', 'Document', 'EncoderTrainer', 'Evaluation', 'ExactIndex', 'ExtractiveGenerator', 'FeatureRanker', 'FeedbackQrels', 'GapReport', 'GateConfig', 'GateDecision', 'GeneratedReply', 'HashedEncoder', 'Hit', 'HnswIndex', 'HybridRetriever', 'Impression', 'IoError', 'KnowledgeBase', 'KnowledgeRelevance', 'KtoExample', 'MissingKnowledge', 'ModelRegistry', 'NotFoundError', 'ParseError', 'Pipeline', 'Preference', 'PreferenceData', 'PreferencePair', 'RankingList', 'Reference', 'RelevanceLabel', 'Reply', 'RerankList', 'RetrievalExample', 'RewardModel', 'RewardSelectedGenerator', 'ScheduleDecision', 'Scheduler', 'SchedulerConfig', 'SchedulerState', 'ServingIndex', 'SqliteStore', 'StateError', 'StoreStats', 'citation_markers', 'compile_preferences', 'compile_qrels', 'compile_rerank', 'compile_retrieval', 'default_metrics', 'english_stopwords', 'evaluate', 'format_citation', 'fuse_rrf', 'gap_report', 'gate', 'json_max_depth', 'make_references', 'paired_test', 'parse_json', 'read_qrels', 'read_queries', 'read_trec_run', 'sign_test', 'split_sentences', 'strip_citations', 'time_split', 'tokenize', 'train_encoder', 'write_qrels', 'write_trec_run']
+__all__: list[str] = ['Adoption', 'AitlError', 'Analyzer', 'Annotation', 'BM25', 'CallbackEncoder', 'CallbackGenerator', 'Candidate', 'ConfigError', 'ContrastiveExample', 'DenseRetriever', 'DimensionError', 'Document', 'EncoderTrainer', 'Evaluation', 'ExactIndex', 'ExtractiveGenerator', 'FeatureRanker', 'FeedbackQrels', 'GapReport', 'GateConfig', 'GateDecision', 'GeneratedReply', 'HashedEncoder', 'Hit', 'HnswIndex', 'HybridRetriever', 'Impression', 'IoError', 'KnowledgeBase', 'KnowledgeRelevance', 'KtoExample', 'MissingKnowledge', 'ModelRegistry', 'NotFoundError', 'ParseError', 'Pipeline', 'Preference', 'PreferenceData', 'PreferencePair', 'RankingList', 'Reference', 'RelevanceLabel', 'Reply', 'RerankList', 'RetrievalExample', 'RewardModel', 'RewardSelectedGenerator', 'ScheduleDecision', 'Scheduler', 'SchedulerConfig', 'SchedulerState', 'ServingIndex', 'SqliteStore', 'StateError', 'StoreStats', 'citation_markers', 'compile_preferences', 'compile_qrels', 'compile_rerank', 'compile_retrieval', 'default_metrics', 'english_stopwords', 'escape_html', 'escape_markdown', 'evaluate', 'format_citation', 'fuse_rrf', 'gap_report', 'gate', 'json_max_depth', 'make_references', 'paired_test', 'parse_json', 'read_qrels', 'read_queries', 'read_trec_run', 'sign_test', 'split_sentences', 'strip_citations', 'time_split', 'tokenize', 'train_encoder', 'write_qrels', 'write_trec_run']
 class AitlError(RuntimeError):
     """
     Root of every error aitl raises.
@@ -1889,7 +1889,7 @@ class GapReport:
         """
     def to_markdown(self) -> str:
         """
-        The report as Markdown: summary, table of clusters, one section per cluster.
+        The report as Markdown: summary, table of clusters, one section per cluster. Every text from the store (queries, flags, ids, sources) is escaped with escape_markdown: inert as Markdown and as HTML.
         """
     @property
     def clustered_signals(self) -> int:
@@ -2233,6 +2233,14 @@ def default_metrics() -> list[str]:
 def english_stopwords() -> list[str]:
     """
     The English stop list (Snowball's, 174 words), sorted.
+    """
+def escape_html(text: bytes | str) -> str:
+    """
+    Escapes untrusted text (str, or bytes read as UTF-8) for HTML element content and quoted attribute values: & < > " ' as entities, invalid UTF-8 -> U+FFFD, control characters other than tab/LF/CR -> space.
+    """
+def escape_markdown(text: bytes | str) -> str:
+    """
+    Escapes untrusted text (str, or bytes read as UTF-8) for inline Markdown: one line, inert as Markdown and once rendered to HTML (no HTML, link, image, autolink, heading, list, code span, emphasis or table-cell break). Invalid UTF-8 -> U+FFFD, control characters -> space, leading/trailing spaces dropped, & < > as entities, Markdown punctuation backslash-escaped (see text/escape.hpp). Every aitl Markdown report uses it.
     """
 def evaluate(qrels: typing.Any, run: typing.Any, metrics: collections.abc.Sequence[str] = ['recall@8', 'recall@10', 'recall@75', 'precision@8', 'precision@10', 'precision@75', 'ndcg@10', 'mrr@10', 'map', 'hit_rate@10'], relevance_level: typing.SupportsInt | typing.SupportsIndex = 1, average_complete: bool = False) -> Evaluation:
     """
