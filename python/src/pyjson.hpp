@@ -71,7 +71,8 @@ inline nlohmann::json py_to_json(py::handle h, const std::string& where, std::si
         try {
             return h.cast<std::uint64_t>();
         } catch (const py::cast_error&) {
-            throw py::type_error(where + ": integer out of the 64-bit range (got " + std::string(py::str(h)) + ")");
+            throw aitl::config_error(where + ": integer out of the 64-bit range (got " + std::string(py::str(h)).substr(0, 40) +
+                                     ", expected -2**63 .. 2**64-1)");
         }
     }
     if (py::isinstance<py::float_>(h)) return h.cast<double>();

@@ -64,6 +64,12 @@ inline bool next_line(std::istream& in, std::string& line, std::size_t& line_no,
     return true;
 }
 
+/// Whether an id can be written so that next_line reads it back: UTF-8, not starting with a
+/// byte-order mark (which the first line of a file loses).
+inline bool is_readable_id(std::string_view id) {
+    return utf8_invalid_offset(id) == id.size() && id.substr(0, 3) != "\xEF\xBB\xBF";
+}
+
 inline bool is_space(char c) { return c == ' ' || c == '\t' || c == '\v' || c == '\f'; }
 
 inline bool is_blank(std::string_view s) {

@@ -140,9 +140,9 @@ inline void write_qrels(const std::filesystem::path& path, const qrels& judgemen
         bool ok = beir ? (!id.empty() && id.find_first_of("\t\n\r") == std::string::npos &&
                           t::trim(id).size() == id.size())
                        : t::is_token(id);
-        if (!ok) {
+        if (!ok || !t::is_readable_id(id)) {
             throw config_error(std::string("write_qrels: ") + what + " id cannot be written (got " +
-                               t::quote(id) + ", expected a non-empty id without " +
+                               t::quote(id) + ", expected a non-empty UTF-8 id without a leading byte-order mark, " +
                                (beir ? "tabs, newlines or edge spaces)" : "whitespace)"));
         }
     };

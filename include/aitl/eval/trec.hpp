@@ -149,9 +149,10 @@ inline void check_trec_tag(std::string_view tag) {
 }
 
 inline void check_trec_id(std::string_view id, const char* what) {
-    if (!eval_text::is_token(id)) {
+    if (!eval_text::is_token(id) || !eval_text::is_readable_id(id)) {
         throw config_error(std::string("write_trec_run: ") + what + " id cannot be written (got " +
-                           eval_text::quote(id) + ", expected a non-empty id without whitespace)");
+                           eval_text::quote(id) + ", expected a non-empty UTF-8 id without whitespace or a leading "
+                           "byte-order mark)");
     }
 }
 

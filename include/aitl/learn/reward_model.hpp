@@ -420,9 +420,11 @@ public:
     /// for bad settings in it.
     static reward_model from_bytes(std::string_view bytes, const std::string& source = "<bytes>") {
         const nlohmann::json j = detail::parse_json(bytes, source, 0, "reward_model::from_bytes");
-        if (!j.is_object() || j.value("format", "") != "aitl.reward_model")
+        // Compared as JSON values: a field of another type is "not a reward model", never a
+        // nlohmann::type_error (found by fuzzing).
+        if (!j.is_object() || !j.contains("format") || j["format"] != "aitl.reward_model")
             throw parse_error(source, 0, "format", "reward_model::from_bytes: not a reward model (expected format 'aitl.reward_model')");
-        if (j.value("version", 0) != 1)
+        if (!j.contains("version") || j["version"] != 1)
             throw parse_error(source, 0, "version", "reward_model::from_bytes: unsupported version (expected 1)");
         reward_model_config c;
         if (!j.contains("config")) throw parse_error(source, 0, "config", "reward_model::from_bytes: missing");
@@ -443,7 +445,12 @@ public:
         vec("mean", m.mean_);
         vec("scale", m.scale_);
         vec("weights", m.weights_);
-        m.trained_ = j.value("trained", true);
+        if (auto it = j.find("trained"); it != j.end()) {
+            if (!it->is_boolean())
+                throw parse_error(source, 0, "trained", std::string("reward_model::from_bytes: wrong type (got ") +
+                                                            it->type_name() + ", expected boolean)");
+            m.trained_ = it->get<bool>();
+        }
         if (auto it = j.find("documents"); it != j.end()) {
             if (!it->is_object())
                 throw parse_error(source, 0, "documents", "reward_model::from_bytes: not an object of [relevant, judged]");

@@ -471,8 +471,10 @@ public:
         auto bad = [](const std::string& what) {
             return parse_error("<bytes>", 0, "feature_ranker", what + " (expected bytes written by feature_ranker::save)");
         };
-        if (!j.is_object() || j.value("format", "") != "aitl.feature_ranker") throw bad("not a feature ranker");
-        if (j.value("version", 0) != 2) throw bad("unknown version (got " + j.value("version", nlohmann::json(0)).dump() + ", expected 2)");
+        // Compared as JSON values: a field of another type is a parse_error, never a type_error.
+        if (!j.is_object() || !j.contains("format") || j["format"] != "aitl.feature_ranker") throw bad("not a feature ranker");
+        if (!j.contains("version") || j["version"] != 2)
+            throw bad("unknown version (got " + (j.contains("version") ? j["version"].dump() : std::string("none")) + ", expected 2)");
         try {
             feature_ranker r(kb, j.at("config").get<feature_ranker_config>());
             const auto mean = j.at("mean").get<std::vector<double>>(), scale = j.at("scale").get<std::vector<double>>(),

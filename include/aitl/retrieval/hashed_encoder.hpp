@@ -230,6 +230,17 @@ public:
         nlohmann::json j = detail::parse_json(header, path, 0, "hashed_encoder::load", "config");
         hashed_encoder_config c = j.get<hashed_encoder_config>();
         validate(c, "hashed_encoder::load");
+        // The header's sizes are checked against the bytes left before anything is allocated
+        // (a forged header asked for 4 GiB; found by fuzzing).
+        const auto at = in.tellg();
+        in.seekg(0, std::ios::end);
+        const auto left = static_cast<std::uint64_t>(in.tellg() - at);
+        in.seekg(at);
+        const std::uint64_t need = sizeof(float) * static_cast<std::uint64_t>(c.buckets) * c.dim;
+        if (need != left)
+            throw parse_error(path, 0, "projection",
+                              "size does not match the header (got " + std::to_string(left) + " bytes, expected buckets x dim x 4 = " +
+                                  std::to_string(c.buckets) + " x " + std::to_string(c.dim) + " x 4)");
         row_matrix p(static_cast<Eigen::Index>(c.buckets), static_cast<Eigen::Index>(c.dim));
         in.read(reinterpret_cast<char*>(p.data()), static_cast<std::streamsize>(sizeof(float) * static_cast<std::size_t>(p.size())));
         if (!in) throw parse_error(path, 0, "projection", "truncated (expected buckets x dim floats)");

@@ -14,6 +14,8 @@
 #include <limits>
 #include <memory>
 #include <iterator>
+#include <cmath>
+#include <cstring>
 #include <mutex>
 #include <queue>
 #include <shared_mutex>
@@ -430,13 +432,23 @@ public:
         try {
             std::string text((std::istreambuf_iterator<char>(meta_in)), std::istreambuf_iterator<char>());
             meta = detail::parse_json(text, meta_path, 0, where);
-            if (meta.at("format").get<std::string>() != "aitl.hnsw" || meta.at("version").get<int>() != 1)
+            if (!meta.is_object() || meta.value("format", nlohmann::json()) != "aitl.hnsw" ||
+                meta.value("version", nlohmann::json()) != 1)
                 throw io_error(where + ": not an aitl hnsw metadata file (got \"" + meta_path + "\", expected format aitl.hnsw version 1)");
             cfg = meta.at("config").get<hnsw_config>();
             cfg.validate();
-            file_bytes = meta.at("file_bytes").get<std::uint64_t>();
-            checksum = meta.at("checksum").get<std::uint64_t>();
-            elements = meta.at("elements").get<std::size_t>();
+            // Counts must be JSON unsigned integers: get<size_t>() of 1e20 would be a float cast
+            // out of range (found by fuzzing).
+            auto count = [&](const char* key) {
+                const auto& v = meta.at(key);
+                if (!v.is_number_unsigned())
+                    throw io_error(where + ": corrupt metadata file (got " + key + " = " + v.dump().substr(0, 40) + " in \"" +
+                                   meta_path + "\", expected a non-negative integer)");
+                return v.get<std::uint64_t>();
+            };
+            file_bytes = count("file_bytes");
+            checksum = count("checksum");
+            elements = static_cast<std::size_t>(count("elements"));
         } catch (const io_error&) {
             throw;
         } catch (const std::exception& e) {
@@ -499,22 +511,86 @@ private:
     }
 
     // Checks hnswlib's header against the metadata before hnswlib allocates from it.
+    // Checks the whole hnswlib file against its metadata before hnswlib reads it: hnswlib 0.6.2
+    // trusts every count, offset and neighbour id it reads (a forged file made it read and write
+    // out of bounds; found by fuzzing). Layout: a 96-byte header, the level-0 block of every
+    // element (links, vector, label), then per element a u32 size and its upper-level links.
     static void check_header(const std::string& path, const hnsw_config& cfg, std::size_t elements) {
+        using hnswlib::linklistsizeint;
+        using hnswlib::tableint;
         std::ifstream in(path, std::ios::binary);
-        std::uint64_t f[6] = {};  // offsetLevel0, max_elements, count, size_per_element, label_offset, offsetData
-        in.read(reinterpret_cast<char*>(f), sizeof f);
-        std::int32_t levels[2] = {};
-        in.read(reinterpret_cast<char*>(levels), sizeof levels);
-        std::uint64_t m[3] = {};  // maxM, maxM0, M
-        in.read(reinterpret_cast<char*>(m), sizeof m);
-        const std::uint64_t links0 = 2 * cfg.M * sizeof(hnswlib::tableint) + sizeof(hnswlib::linklistsizeint);
-        const std::uint64_t per_element = links0 + cfg.dim * sizeof(float) + sizeof(hnswlib::labeltype);
-        if (!in || f[2] != elements || f[2] > f[1] || f[3] != per_element || f[5] != links0 || m[0] != cfg.M ||
-            m[1] != 2 * cfg.M || m[2] != cfg.M)
-            throw io_error("hnsw_index::load: index file does not match its metadata (got " + std::to_string(f[2]) +
-                           " elements of " + std::to_string(f[3]) + " bytes, expected " + std::to_string(elements) +
-                           " of " + std::to_string(per_element) + " for dim " + std::to_string(cfg.dim) + ", M " +
-                           std::to_string(cfg.M) + ")");
+        std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        auto bad = [&](const std::string& what) {
+            throw io_error("hnsw_index::load: index file does not match its metadata or is corrupt (got " + what +
+                           "; expected the file save() writes for " + std::to_string(elements) + " elements of dim " +
+                           std::to_string(cfg.dim) + ", M " + std::to_string(cfg.M) + ")");
+        };
+        std::size_t at = 0;
+        auto read = [&](auto& v) {
+            if (bytes.size() - at < sizeof v) bad("a file cut short at byte " + std::to_string(at));
+            std::memcpy(&v, bytes.data() + at, sizeof v);
+            at += sizeof v;
+        };
+        std::uint64_t offset0 = 0, capacity = 0, count = 0, per_element = 0, label_offset = 0, links_offset = 0;
+        std::int32_t max_level = 0;
+        std::uint32_t entry = 0;
+        std::uint64_t max_m = 0, max_m0 = 0, m = 0, ef_construction = 0;
+        double mult = 0;
+        read(offset0), read(capacity), read(count), read(per_element), read(label_offset), read(links_offset);
+        read(max_level), read(entry), read(max_m), read(max_m0), read(m), read(mult), read(ef_construction);
+        const std::uint64_t links0 = 2 * cfg.M * sizeof(tableint) + sizeof(linklistsizeint);
+        const std::uint64_t want_per_element = links0 + cfg.dim * sizeof(float) + sizeof(hnswlib::labeltype);
+        if (count != elements || count > capacity || offset0 != 0 || per_element != want_per_element ||
+            links_offset != links0 || label_offset != links0 + cfg.dim * sizeof(float) || max_m != cfg.M ||
+            max_m0 != 2 * cfg.M || m != cfg.M)
+            bad(std::to_string(count) + " elements of " + std::to_string(per_element) + " bytes");
+        // Capacity grows by doubling from config.max_elements (or to exactly what a batch needs).
+        if (capacity > std::max<std::uint64_t>(cfg.max_elements, 2 * count))
+            bad("capacity " + std::to_string(capacity));
+        if (!(mult > 0) || !std::isfinite(mult) || max_level < (count > 0 ? 0 : -1) || max_level > 1000 ||
+            (count > 0 && entry >= count))
+            bad("level " + std::to_string(max_level) + ", entry point " + std::to_string(entry));
+        if ((bytes.size() - at) / per_element < count) bad("a file cut short in the vectors");
+        const std::size_t level0 = at;
+        at += count * per_element;
+        const std::uint64_t upper_bytes = max_m * sizeof(tableint) + sizeof(linklistsizeint);
+        auto check_list = [&](const char* list, std::uint64_t max_n, std::uint64_t element, int level) {
+            linklistsizeint n = 0;
+            std::memcpy(&n, list, sizeof n);
+            n &= 0xFFFF;  // the high bytes hold the deleted mark
+            if (n > max_n) bad("element " + std::to_string(element) + " with " + std::to_string(n) + " neighbours at level " +
+                               std::to_string(level));
+            for (linklistsizeint i = 0; i < n; ++i) {
+                tableint nb = 0;
+                std::memcpy(&nb, list + sizeof n + i * sizeof nb, sizeof nb);
+                if (nb >= count) bad("element " + std::to_string(element) + " linked to " + std::to_string(nb));
+            }
+        };
+        std::unordered_set<hnswlib::labeltype> labels;
+        int top_level = -1;
+        std::vector<int> levels(count, 0);
+        for (std::uint64_t i = 0; i < count; ++i) {
+            const char* block = bytes.data() + level0 + i * per_element;
+            check_list(block, max_m0, i, 0);
+            hnswlib::labeltype label = 0;
+            std::memcpy(&label, block + label_offset, sizeof label);
+            if (label > static_cast<hnswlib::labeltype>(max_label) || !labels.insert(label).second)
+                bad("element " + std::to_string(i) + " with label " + std::to_string(label) + " (out of range or repeated)");
+        }
+        for (std::uint64_t i = 0; i < count; ++i) {
+            std::uint32_t size = 0;
+            read(size);
+            if (size % upper_bytes != 0 || size / upper_bytes > static_cast<std::uint64_t>(max_level) ||
+                bytes.size() - at < size)
+                bad("element " + std::to_string(i) + " with " + std::to_string(size) + " bytes of upper links");
+            levels[i] = static_cast<int>(size / upper_bytes);
+            for (int l = 1; l <= levels[i]; ++l) check_list(bytes.data() + at + (l - 1) * upper_bytes, max_m, i, l);
+            at += size;
+            top_level = std::max(top_level, levels[i]);
+        }
+        if (at != bytes.size()) bad(std::to_string(bytes.size() - at) + " bytes after the last element");
+        if (count > 0 && (top_level != max_level || levels[entry] != max_level))
+            bad("top level " + std::to_string(max_level) + " but elements up to " + std::to_string(top_level));
     }
 
     // Greedy descent through the upper layers, then a best-first search of the base layer
