@@ -1,6 +1,8 @@
 """Regenerate the seeds of the fuzz targets whose formats are written by aitl itself (binary
 files and JSON that must satisfy many invariants): tests/fuzz/corpus/{hnsw,models,records,
-manifest}/. The text formats' seeds (corpus, qrels, trec_run, python/*) are written by hand.
+manifest}/, and those of the atheris targets (corpus/py_*/: a selector byte, then the data, see
+each tests/fuzz/python/fuzz_*.py). The C++ text formats' seeds (corpus, qrels, trec_run) are
+written by hand.
 
     python tests/fuzz/make_seeds.py      # with aitl importable (the .venv of scripts/bootstrap.sh)
 
@@ -132,6 +134,75 @@ def manifest(tmp: Path) -> None:
     write("manifest", "rollback-superseded.json", (tmp / "reg" / "manifest.json").read_bytes())
 
 
+HELPCENTRE = Path(__file__).resolve().parents[2] / "examples" / "data" / "helpcentre"
+
+
+def head(path: Path, lines: int) -> bytes:
+    return b"".join(path.read_bytes().splitlines(keepends=True)[:lines])
+
+
+def python_seeds() -> None:
+    corpus, queries = head(HELPCENTRE / "corpus.jsonl", 3), head(HELPCENTRE / "queries.jsonl", 3)
+    qrels = head(HELPCENTRE / "qrels" / "test.tsv", 4)
+    groups = b"query-id\tdialogue-id\nq01\tdialogue-1\nq02\tdialogue-1\r\nq03\tdialogue-3\n"
+    responses = b'{"_id": "q01", "response": "Open Orders."}\n{"_id": 7, "response": ""}\n'
+    run = (ROOT / "trec_run" / "run.trec").read_bytes()
+    for n, (name, data) in enumerate([("queries", queries), ("responses", responses), ("groups", groups),
+                                      ("qrels", qrels), ("run", run), ("corpus", corpus)]):
+        write("py_beir", f"{n}-{name}", bytes([n]) + data)
+    write("py_beir", "6-folder", b"\x06" + b"\0".join([corpus, queries, qrels, groups, responses]))
+    write("py_beir", "6-folder-no-extras", b"\x06" + b"\0".join([corpus, queries, qrels]))
+
+    knowledge = {"hotel": {"0": {"name": "A and B Guest House",
+                                 "reviews": {"0": {"traveler_type": "Solo travelers",
+                                                   "sentences": {"0": "Quiet rooms.", "1": "Smoking area outside."}}},
+                                 "faqs": {"0": {"question": "Are children welcome?", "answer": "Yes."}}}},
+                 "restaurant": {"3": {"name": "Pizza Hut", "faqs": {},
+                                      "reviews": {"1": {"dishes": ["pizza"], "sentences": {"0": "Tasty."}}}}}}
+    logs = [[{"speaker": "U", "text": "I need a guesthouse in the west."},
+             {"speaker": "S", "text": "A and B Guest House?"},
+             {"speaker": "U", "text": "Can I smoke there?"}],
+            [{"speaker": "U", "text": "I need a guesthouse in the west."}],
+            [{"speaker": "U", "text": "Is the pizza good?"}]]
+    labels = [{"target": True, "response": "Yes, outside.",
+               "knowledge": [{"domain": "hotel", "entity_id": 0, "doc_type": "review", "doc_id": 0, "sent_id": 1}]},
+              {"target": False},
+              {"target": True, "response": "Guests liked it.",
+               "knowledge": [{"domain": "restaurant", "entity_id": 3, "doc_type": "review", "doc_id": 1, "sent_id": 0},
+                             {"domain": "hotel", "entity_id": 0, "doc_type": "faq", "doc_id": 0}]}]
+    write("py_dstc11", "two-queries", b"\0".join(json.dumps(x).encode() for x in (knowledge, logs, labels)))
+    write("py_dstc11", "no-target", b"\0".join(json.dumps(x).encode() for x in (knowledge, logs[1:2], labels[1:2])))
+
+    export = (ROOT / "records" / "export-1-impression-4-annotations.jsonl").read_bytes()
+    write("py_store", "0-import-export", b"\x00" + export)
+    lines = [json.loads(x) for x in export.splitlines()[1:]]
+    for x in lines:
+        x.pop("id"), x.pop("seq")
+    write("py_store", "1-append-impression", b"\x01" + json.dumps(lines[0]).encode())
+    write("py_store", "1-append-list", b"\x01" + json.dumps(lines).encode())
+    write("py_store", "2-from-dict-annotation", b"\x02" + json.dumps(lines[3]).encode())
+    write("py_store", "2-from-dict-impression", b"\x02" + json.dumps(lines[0]).encode())
+
+    mtrag = {"documents": [{"document_id": "doc-1", "title": "Library", "text": "The law library is open."},
+                           {"document_id": "doc-2", "text": "Forms are online."}],
+             "tasks": [{"task_id": "c1<::>1", "input": [{"speaker": "user", "text": "Can I visit the library?"}],
+                        "contexts": [{"document_id": "doc-1"}], "Answerability": ["ANSWERABLE"],
+                        "Collection": "govt"},
+                       {"task_id": "c1<::>2", "input": [{"speaker": "user", "text": "Hi"},
+                                                        {"speaker": "agent", "text": "Hello"},
+                                                        {"speaker": "user", "text": "Forms?"}],
+                        "contexts": [{"document_id": "doc-2"}]}],
+             "evaluations": [{"task_id": "c1<::>1", "model_id": m, "model_response": f"Yes ({m}).",
+                              "annotations": {"win-rate": {"46542882": {"value": v}, "47200615": {"value": 50.0}}}}
+                             for m, v in (("reference", 100.0), ("gpt", 0.0), ("llama", 50))]}
+    write("py_readers", "0-mtrag", b"\x00" + json.dumps(mtrag).encode())
+    write("py_readers", "1-scenario-json", b"\x01" + json.dumps({"withheld": ["kb-gift-cards", "kb-pets"],
+                                                                  "config": {"seed": 0}}).encode())
+    write("py_readers", "2-queries-sides",
+          b"\x02" + b"\n".join(json.dumps({"_id": f"q{i}", "text": "hi", "phrasing_side": s}).encode()
+                                for i, s in enumerate(("feedback", "eval", "feedback"))) + b"\n\n")
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
@@ -141,7 +212,8 @@ def main() -> None:
         models(tmp)
         records()
         manifest(tmp)
-    for target in ("hnsw", "models", "records", "manifest"):
+    python_seeds()
+    for target in ("hnsw", "models", "records", "manifest", "py_beir", "py_dstc11", "py_store", "py_readers"):
         for f in sorted((ROOT / target).iterdir()):
             print(f"{f.relative_to(ROOT.parents[2])}: {f.stat().st_size} bytes")
 
