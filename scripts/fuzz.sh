@@ -14,6 +14,7 @@
 #   AITL_FUZZ_PYTHON      the Python with aitl and atheris (default .venv/bin/python)
 #   AITL_FUZZ_KEEP_GOING  =1: the libFuzzer targets run in fork mode and keep fuzzing after a
 #                         finding (each one saved), and after a failed replay of the seeds
+#   AITL_FUZZ_SCRATCH     where the harnesses write each input (default /dev/shm, else the work folder)
 #   AITL_FUZZ_ALLOW       e.g. RecursionError,UnicodeDecodeError: exceptions the atheris targets
 #                         also swallow, to look past known findings (see fuzz_common.py)
 #
@@ -50,6 +51,7 @@ for t in "${targets[@]}"; do
 done
 jobs=${AITL_FUZZ_JOBS:-1}
 keep_going=${AITL_FUZZ_KEEP_GOING:-0}
+scratch_root=${AITL_FUZZ_SCRATCH:-/dev/shm}
 cxx=${AITL_FUZZ_CXX:-clang++-14}
 python=${AITL_FUZZ_PYTHON:-.venv/bin/python}
 build=build/fuzz
@@ -95,16 +97,22 @@ run_target() {
   case "$t" in
     py_*) cmd=("$python" "tests/fuzz/python/fuzz_${t#py_}.py") ;;
     *)    cmd=("$build/tests/fuzz/fuzz_$t")
-          [ -f "tests/fuzz/$t.dict" ] && opts+=("-dict=tests/fuzz/$t.dict")
+          # (atheris re-runs a script, not an executable: no fork mode there)
           [ "$keep_going" = 1 ] && opts+=(-fork=1 -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1) ;;
   esac
+  [ -f "tests/fuzz/$t.dict" ] && opts+=("-dict=tests/fuzz/$t.dict")
   if [ "${cmd[0]}" != "$python" ] && [ ! -x "${cmd[0]}" ]; then
     printf 'status=not built\n' > "$dir/result"
     return
   fi
   local start=$SECONDS
-  # The scratch files of the harnesses go to $dir/tmp; stray ones are removed with it.
-  export TMPDIR=$root/$dir/tmp UBSAN_OPTIONS=print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1
+  # The harnesses write every input to a scratch file: in memory (/dev/shm) when possible, which
+  # is ~50x faster than a disk folder here; removed afterwards with whatever a crash left in it.
+  local scratch=$root/$dir/tmp
+  if [ -d "$scratch_root" ] && [ -w "$scratch_root" ]; then
+    scratch=$(mktemp -d "$scratch_root/aitl-fuzz-$t.XXXXXX")
+  fi
+  export TMPDIR=$scratch UBSAN_OPTIONS=print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1
   echo "== replay of $seeds" >> "$dir/fuzz.log"
   local replay_failed=
   if ! "${cmd[@]}" -artifact_prefix="$dir/artifacts/" -timeout=10 -rss_limit_mb=2048 "$seeds"/* \
@@ -121,6 +129,7 @@ run_target() {
         >> "$dir/fuzz.log" 2>&1 || rc=$?
     [ $rc -ne 0 ] && status=crash
   fi
+  [ "$scratch" != "$root/$dir/tmp" ] && rm -rf "$scratch"
   [ -n "$(ls -A "$dir/artifacts")" ] && status=crash
   {
     printf 'status=%s\nseconds=%s\nreplay_failed=%s\n' "$status" "$((SECONDS - start))" "$replay_failed"

@@ -43,3 +43,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     return 0;
 }
+
+// The JSON mutation applies to the metadata, the part before the NUL.
+extern "C" std::size_t LLVMFuzzerCustomMutator(std::uint8_t* data, std::size_t size, std::size_t max_size,
+                                               unsigned int seed) {
+    std::minstd_rand rng(seed);
+    const std::string_view input = aitl_fuzz::as_view(data, size);
+    const std::size_t nul = input.find('\0');
+    if (nul != std::string_view::npos && rng() % 2 == 0) {
+        std::string meta(input.substr(0, nul));
+        if (aitl_fuzz::mutate_json_text(meta, rng) && meta.size() + (size - nul) <= max_size) {
+            std::string out = meta + std::string(input.substr(nul));
+            std::memcpy(data, out.data(), out.size());
+            return out.size();
+        }
+    }
+    return LLVMFuzzerMutate(data, size, max_size);
+}

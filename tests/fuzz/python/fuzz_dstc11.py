@@ -20,12 +20,12 @@ def test_one_input(data: bytes) -> None:
         counts = dstc11.convert(str(src), str(out), history_turns=1 + len(data) % 3)
     except fc.EXPECTED:
         return
-    if counts["queries"] == 0:
-        return  # beir.load needs judged queries only when there are some; an empty qrels file is fine too
+    if counts["documents"] == 0:
+        return  # an empty corpus.jsonl, which KnowledgeBase refuses (ConfigError): not a BEIR folder
     ds = beir.load(str(out))
     assert len(ds.kb) == counts["documents"], (len(ds.kb), counts)
     assert len(ds.queries) == counts["queries"], (len(ds.queries), counts)
 
 
 if __name__ == "__main__":
-    fc.run(test_one_input)
+    fc.run(test_one_input, fc.json_mutator(keep=0))

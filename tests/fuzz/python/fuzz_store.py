@@ -72,4 +72,4 @@ def test_one_input(data: bytes) -> None:
 
 
 if __name__ == "__main__":
-    fc.run(test_one_input)
+    fc.run(test_one_input, fc.json_mutator(keep=1))
