@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's second command (and what .ci/run calls): set everything up, build, run every test:
-# C++ through ctest (plain, under ASan+UBSan, the store under TSan), a bounded fuzzing run
-# (scripts/fuzz.sh), Python through pytest.
+# C++ through ctest (plain, under ASan+UBSan, the store under TSan), Python through pytest, then
+# a bounded fuzzing run (scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh test
@@ -26,8 +26,8 @@ cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=Debug -DAITL_BUILD_TESTS=ON -DAITL_B
 cmake --build build/tsan -j "$jobs" --target aitl_store_tests
 TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/aitl_store_tests "[store],[feedback],[registry]"
 
-echo "[aitl] fuzzing: every seed replayed, then each target fuzzed for 15 s (fails on any finding)" >&2
-AITL_FUZZ_JOBS="$jobs" bash scripts/fuzz.sh 15
-
 echo "[aitl] pytest" >&2
 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 .venv/bin/python -m pytest -q tests/python "$@"
+
+echo "[aitl] fuzzing: every seed replayed, then each target fuzzed for 15 s (fails on any finding)" >&2
+AITL_FUZZ_JOBS="$jobs" bash scripts/fuzz.sh 15
