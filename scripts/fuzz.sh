@@ -107,7 +107,7 @@ run_target() {
   fi
   local start=$SECONDS
   # The harnesses write every input to a scratch file: in memory (/dev/shm) when possible, which
-  # is ~50x faster than a disk folder here; removed afterwards with whatever a crash left in it.
+  # was 15-60x faster than a disk folder here; removed afterwards with whatever a crash left.
   local scratch=$root/$dir/tmp
   if [ -d "$scratch_root" ] && [ -w "$scratch_root" ]; then
     scratch=$(mktemp -d "$scratch_root/aitl-fuzz-$t.XXXXXX")
