@@ -2,13 +2,16 @@
 # Installs everything aitl needs on a fresh Debian 12/13 machine (run as root) and builds it.
 #   scripts/bootstrap.sh            C++ deps + .venv with aitl (editable)
 #   scripts/bootstrap.sh main       ... plus matplotlib (the main job's plot)
-#   scripts/bootstrap.sh test       ... plus the test extras (real MiniLM model, trec_eval, Xapian)
+#   scripts/bootstrap.sh test       ... plus the test extras (real MiniLM model, trec_eval, Xapian,
+#                                   atheris) and Clang with libFuzzer (scripts/fuzz.sh)
 #   scripts/bootstrap.sh bench      ... plus the benchmark peers (faiss, hnswlib, bm25s, Xapian)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extra="${1:-}"
 
 apt_pkgs=(cmake g++ make libeigen3-dev libhnswlib-dev nlohmann-json3-dev catch2 libsqlite3-dev libstemmer-dev)
+# The fuzz targets (scripts/fuzz.sh, run by scripts/test.sh) need Clang and its libFuzzer runtime.
+if [ "$extra" = test ] || [ "$extra" = bench ]; then apt_pkgs+=(clang-14 libclang-rt-14-dev); fi
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

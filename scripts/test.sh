@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's second command (and what .ci/run calls): set everything up, build, run every test:
-# C++ through ctest (plain, under ASan+UBSan, the store under TSan), Python through pytest.
+# C++ through ctest (plain, under ASan+UBSan, the store under TSan), Python through pytest, then
+# a bounded fuzzing run (scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh test
@@ -27,3 +28,6 @@ TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/aitl_store_tests "[store],[feedbac
 
 echo "[aitl] pytest" >&2
 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 .venv/bin/python -m pytest -q tests/python "$@"
+
+echo "[aitl] fuzzing: every seed replayed, then each target fuzzed for 15 s (fails on any finding)" >&2
+AITL_FUZZ_JOBS="$jobs" bash scripts/fuzz.sh 15

@@ -111,7 +111,9 @@ inline run read_trec_run(const std::filesystem::path& path) {
     const std::string* dup_query = nullptr;
     const std::string* dup_doc = nullptr;
     std::vector<std::size_t> order;
-    for (const auto& [qid, list] : result) {
+    for (const auto& entry : result) {  // not a structured binding: clang < 16 cannot capture one in a lambda
+        const std::string& qid = entry.first;
+        const auto& list = entry.second;
         const std::vector<std::size_t>& at = lines[qid];
         order.resize(list.size());
         for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
