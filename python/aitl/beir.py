@@ -154,7 +154,7 @@ class BeirDataset:
 def _line_of(path: Path, column: int, value: str) -> int:
     """1-based line of the first TSV row whose column holds value (0 when not found)."""
     try:
-        with open(path, "r", encoding="utf-8") as f:
+        with open(path, "r", encoding="utf-8", errors="replace") as f:
             for n, line in enumerate(f, start=1):
                 cols = line.rstrip("\r\n").split("\t")
                 if len(cols) > column and cols[column].strip() == value:

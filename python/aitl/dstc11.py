@@ -168,6 +168,8 @@ def _documents(knowledge: Any, path: Path) -> Tuple[List[Dict[str, Any]], int, i
                                  "doc_type": "review", "doc_id": int(rkey),
                                  "sent_id": int(skey), **extra})
                     n_review += 1
+    _expect(len(docs) > 0, path, "", "no documents (got entities without FAQs or review sentences, "
+            "expected at least one)")
     seen: Dict[str, int] = {}
     for i, d in enumerate(docs):  # a safety net: every id unique, whatever the keys were
         _expect(seen.setdefault(d["_id"], i) == i, path, d["_id"],
