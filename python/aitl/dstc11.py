@@ -332,6 +332,8 @@ def convert(src_dir: PathLike, out_dir: PathLike, history_turns: int = 3,
         queries.append({"_id": qid, "text": text, "instance": i, "turns": len(log)})
         responses.append({"_id": qid, "response": response})
         group_rows.append((qid, f"dialogue-{groups[i]}"))
+    _expect(len(queries) > 0, ypath, "", "no knowledge-seeking turns (got no label with \"target\": true, "
+            "expected at least one: the BEIR folder would have no judgements)")
 
     out = Path(out_dir)
     try:
