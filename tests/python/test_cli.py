@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 import aitl
 from aitl import cli
+from conftest import last_json, one_line_error, run_aitl
 
 REPO = Path(__file__).resolve().parents[2]
 HELPCENTRE = REPO / "examples" / "data" / "helpcentre"
@@ -19,14 +18,8 @@ KEYS = {"recall@8", "recall@10", "recall@75", "precision@8", "precision@10", "pr
         "retriever", "encoder", "k", "split"}
 
 
-def run_aitl(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "aitl", *map(str, args)], capture_output=True,
-                          text=True, timeout=timeout)
 
 
-def last_json(proc: subprocess.CompletedProcess) -> dict:
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def check_metrics(out: dict, queries: int, documents: int) -> None:
@@ -114,12 +107,6 @@ def test_main_can_be_called_in_process(tmp_path: Path, capsys):
         cli.main(["--version"])
 
 
-def one_line_error(proc: subprocess.CompletedProcess) -> str:
-    assert proc.returncode == 2, proc.stdout
-    assert "Traceback" not in proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
-    return lines[0]
 
 
 def test_outputs_never_overwrite_inputs(tmp_path: Path):

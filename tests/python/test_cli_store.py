@@ -4,14 +4,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 import aitl
 from aitl import beir, cli, sim
+from conftest import last_json, one_line_error, run_aitl
 
 REPO = Path(__file__).resolve().parents[2]
 HELPCENTRE = REPO / "examples" / "data" / "helpcentre"
@@ -20,22 +19,10 @@ KINDS = ["preference", "adoption", "knowledge_relevance", "missing_knowledge"]
 pytestmark = pytest.mark.skipif(not hasattr(aitl, "SqliteStore"), reason="store bindings not built")
 
 
-def run_aitl(*args, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "aitl", *map(str, args)], capture_output=True,
-                          text=True, timeout=timeout)
 
 
-def last_json(proc: subprocess.CompletedProcess) -> dict:
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def one_line_error(proc: subprocess.CompletedProcess) -> str:
-    assert proc.returncode == 2, proc.stdout
-    assert "Traceback" not in proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
-    return lines[0]
 
 
 def records(store: aitl.SqliteStore, what: str) -> list:

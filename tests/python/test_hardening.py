@@ -21,23 +21,15 @@ import pytest
 
 import aitl
 from aitl import beir, dstc11
+from conftest import one_line_error, run_aitl
 
 REPO = Path(__file__).resolve().parents[2]
 HELPCENTRE = REPO / "examples" / "data" / "helpcentre"
 T0 = 1_700_000_000_000
 
 
-def run_aitl(*args, timeout: float = 300, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "aitl", *map(str, args)], capture_output=True,
-                          text=True, timeout=timeout, **kw)
 
 
-def one_line_error(proc: subprocess.CompletedProcess) -> str:
-    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr[-2000:])
-    assert "Traceback" not in proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr[-2000:]
-    return lines[0]
 
 
 def deep(n: int, leaf: str = "1") -> str:
