@@ -51,6 +51,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../detail/config_json.hpp"
 #include "../error.hpp"
 #include "../types.hpp"
 #include "qrels.hpp"
@@ -180,7 +181,8 @@ inline void from_json(const nlohmann::json& j, eval_config& cfg) {
         if (!j.is_object()) throw config_error("eval_config::from_json: not an object (got " +
                                                std::string(j.type_name()) + ", expected object)");
         if (j.contains("metrics")) out.metrics = j.at("metrics").get<std::vector<std::string>>();
-        if (j.contains("relevance_level")) out.relevance_level = j.at("relevance_level").get<int>();
+        if (j.contains("relevance_level"))
+            out.relevance_level = detail::json_integer<int>(j.at("relevance_level"), "eval_config::from_json: relevance_level");
         if (j.contains("average_complete")) out.average_complete = j.at("average_complete").get<bool>();
     } catch (const nlohmann::json::exception& e) {
         throw config_error(std::string("eval_config::from_json: wrong type (got ") + e.what() +
@@ -219,7 +221,7 @@ inline void from_json(const nlohmann::json& j, evaluation& e) {
         e.metrics = j.at("metrics").get<std::vector<std::string>>();
         e.mean = j.at("mean").get<std::map<std::string, double>>();
         e.per_query = j.at("per_query").get<std::map<std::string, std::map<std::string, double>>>();
-        e.queries = j.at("queries").get<std::size_t>();
+        e.queries = detail::json_integer<std::size_t>(j.at("queries"), "evaluation::from_json: queries");
         e.queries_without_qrels = j.value("queries_without_qrels", std::vector<std::string>{});
         e.queries_without_run = j.value("queries_without_run", std::vector<std::string>{});
     } catch (const nlohmann::json::exception& ex) {

@@ -521,7 +521,7 @@ private:
         try {
             const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
             const nlohmann::json j = detail::parse_json(text, path.string(), 0, where);
-            if (j.at("format").get<std::string>() != "aitl.index_ids" || j.at("version").get<int>() != 1)
+            if (j.at("format") != "aitl.index_ids" || j.at("version") != 1)
                 throw io_error(where + ": not an ids file (got '" + path.string() + "', expected format aitl.index_ids version 1)");
             return j.at("ids").get<std::vector<std::string>>();
         } catch (const nlohmann::json::exception& e) {

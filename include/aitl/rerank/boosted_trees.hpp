@@ -152,11 +152,12 @@ public:
             return parse_error("<bytes>", 0, "trees", what + " (expected trees written by boosted_trees::to_json)");
         };
         try {
-            boosted_trees m(j.at("features").get<std::size_t>());
+            using detail::json_integers;
+            boosted_trees m(detail::json_integer<std::size_t>(j.at("features"), "features"));
             for (const auto& jt : j.at("trees")) {
-                regression_tree t{jt.at(0).get<std::vector<std::int32_t>>(), jt.at(1).get<std::vector<double>>(),
-                                  jt.at(2).get<std::vector<std::int32_t>>(), jt.at(3).get<std::vector<std::int32_t>>(),
-                                  jt.at(4).get<std::vector<double>>()};
+                regression_tree t{json_integers<std::int32_t>(jt.at(0), "feature"), jt.at(1).get<std::vector<double>>(),
+                                  json_integers<std::int32_t>(jt.at(2), "left"),
+                                  json_integers<std::int32_t>(jt.at(3), "right"), jt.at(4).get<std::vector<double>>()};
                 const std::size_t n = t.feature.size();
                 if (n == 0 || t.threshold.size() != n || t.left.size() != n || t.right.size() != n || t.value.size() != n)
                     throw bad("tree arrays of different lengths (got " + std::to_string(n) + " features)");
@@ -172,6 +173,8 @@ public:
             }
             return m;
         } catch (const nlohmann::json::exception& e) {
+            throw bad(std::string("malformed: ") + e.what());
+        } catch (const config_error& e) {
             throw bad(std::string("malformed: ") + e.what());
         }
     }

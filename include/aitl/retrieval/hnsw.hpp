@@ -554,6 +554,20 @@ private:
         const std::size_t level0 = at;
         at += count * per_element;
         const std::uint64_t upper_bytes = max_m * sizeof(tableint) + sizeof(linklistsizeint);
+        // Upper levels first (a neighbour at level l must itself reach level l: hnswlib reads its
+        // level-l list without checking; found by fuzzing), then every list.
+        std::vector<int> levels(count, 0);
+        std::vector<std::size_t> upper(count, 0);  // offset of each element's upper lists
+        for (std::uint64_t i = 0; i < count; ++i) {
+            std::uint32_t size = 0;
+            read(size);
+            if (size % upper_bytes != 0 || size / upper_bytes > static_cast<std::uint64_t>(max_level) ||
+                bytes.size() - at < size)
+                bad("element " + std::to_string(i) + " with " + std::to_string(size) + " bytes of upper links");
+            levels[i] = static_cast<int>(size / upper_bytes);
+            upper[i] = at;
+            at += size;
+        }
         auto check_list = [&](const char* list, std::uint64_t max_n, std::uint64_t element, int level) {
             linklistsizeint n = 0;
             std::memcpy(&n, list, sizeof n);
@@ -563,12 +577,13 @@ private:
             for (linklistsizeint i = 0; i < n; ++i) {
                 tableint nb = 0;
                 std::memcpy(&nb, list + sizeof n + i * sizeof nb, sizeof nb);
-                if (nb >= count) bad("element " + std::to_string(element) + " linked to " + std::to_string(nb));
+                if (nb >= count || levels[nb] < level)
+                    bad("element " + std::to_string(element) + " linked to " + std::to_string(nb) + " at level " +
+                        std::to_string(level));
             }
         };
         std::unordered_set<hnswlib::labeltype> labels;
         int top_level = -1;
-        std::vector<int> levels(count, 0);
         for (std::uint64_t i = 0; i < count; ++i) {
             const char* block = bytes.data() + level0 + i * per_element;
             check_list(block, max_m0, i, 0);
@@ -576,16 +591,7 @@ private:
             std::memcpy(&label, block + label_offset, sizeof label);
             if (label > static_cast<hnswlib::labeltype>(max_label) || !labels.insert(label).second)
                 bad("element " + std::to_string(i) + " with label " + std::to_string(label) + " (out of range or repeated)");
-        }
-        for (std::uint64_t i = 0; i < count; ++i) {
-            std::uint32_t size = 0;
-            read(size);
-            if (size % upper_bytes != 0 || size / upper_bytes > static_cast<std::uint64_t>(max_level) ||
-                bytes.size() - at < size)
-                bad("element " + std::to_string(i) + " with " + std::to_string(size) + " bytes of upper links");
-            levels[i] = static_cast<int>(size / upper_bytes);
-            for (int l = 1; l <= levels[i]; ++l) check_list(bytes.data() + at + (l - 1) * upper_bytes, max_m, i, l);
-            at += size;
+            for (int l = 1; l <= levels[i]; ++l) check_list(bytes.data() + upper[i] + (l - 1) * upper_bytes, max_m, i, l);
             top_level = std::max(top_level, levels[i]);
         }
         if (at != bytes.size()) bad(std::to_string(bytes.size() - at) + " bytes after the last element");
