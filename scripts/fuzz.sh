@@ -15,6 +15,8 @@
 #   AITL_FUZZ_KEEP_GOING  =1: the libFuzzer targets run in fork mode and keep fuzzing after a
 #                         finding (each one saved), and after a failed replay of the seeds
 #   AITL_FUZZ_SCRATCH     where the harnesses write each input (default /dev/shm, else the work folder)
+#   AITL_FUZZ_WORK        the working folder of the runs (default build/fuzz/work): a second run
+#                         at the same time needs its own
 #   AITL_FUZZ_ALLOW       e.g. RecursionError,UnicodeDecodeError: exceptions the atheris targets
 #                         also swallow, to look past known findings (see fuzz_common.py)
 #
@@ -24,7 +26,7 @@
 # never in the repository; delete build/fuzz/work to start over). Findings (crash-*,
 # leak-*, timeout-*, oom-* inputs) go to build/fuzz/work/<target>/artifacts/, the log to
 # build/fuzz/work/<target>/fuzz.log. Prints one line per target and writes
-# build/fuzz/summary.json; exits 1 when any target found something (paths printed), 2 on a
+# build/fuzz/work/summary.json; exits 1 when any target found something (paths printed), 2 on a
 # usage or set-up error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,7 +57,7 @@ scratch_root=${AITL_FUZZ_SCRATCH:-/dev/shm}
 cxx=${AITL_FUZZ_CXX:-clang++-14}
 python=${AITL_FUZZ_PYTHON:-.venv/bin/python}
 build=build/fuzz
-work=$build/work
+work=${AITL_FUZZ_WORK:-$build/work}
 
 wants_cxx=0 wants_py=0
 for t in "${targets[@]}"; do
@@ -181,7 +183,7 @@ for t in targets:
     print(f"{t:<11} {r['status']:<9} {show(row['seconds']):>5} s  {show(row['executions']):>9} execs "
           f"({show(row['exec_per_sec'])}/s)  cov {show(row['coverage'])}  ft {show(row['features'])}  "
           f"corpus {show(row['corpus_units'])}  findings {len(arts)}")
-with open(os.path.join(os.path.dirname(work), "summary.json"), "w") as f:
+with open(os.path.join(work, "summary.json"), "w") as f:
     json.dump({"seconds_per_target": seconds, "targets": rows}, f, indent=2)
     f.write("\n")
 for row in findings:
