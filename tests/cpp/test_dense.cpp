@@ -26,6 +26,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include <unistd.h>
+
 #include "aitl_catch.hpp"
 
 namespace fs = std::filesystem;
@@ -936,4 +938,28 @@ TEST_CASE("hybrid fuses BM25 and a dense retriever over the same documents", "[h
     const auto batch = h.search_batch({"reset password", "pets apartment"}, 1, 2);
     CHECK(batch[0][0].id == "password");
     CHECK(batch[1][0].id == "pets");
+}
+
+TEST_CASE("hnsw_index: a label removed and added again works when its element had no neighbours", "[hnsw]") {
+    // The lone element (and the top-level entry point) has empty neighbour lists; hnswlib's
+    // update of such an element is undefined behaviour, so the label moves to a new element.
+    aitl::hnsw_index index(aitl::hnsw_config{4});
+    index.add(1, std::vector<float>{1, 0, 0, 0});
+    index.remove(1);
+    index.add(1, std::vector<float>{0, 1, 0, 0});
+    CHECK(index.size() == 1);
+    const auto hits = index.search(std::vector<float>{0, 1, 0, 0}, 3);
+    REQUIRE(hits.size() == 1);
+    CHECK(hits[0].label == 1);
+    CHECK(hits[0].score == Approx(1.0f));
+    index.add(2, std::vector<float>{0, 0, 1, 0});
+    CHECK(index.size() == 2);
+    // Saved with the removed element still in the file, it loads back the same.
+    const auto path = (std::filesystem::temp_directory_path() / ("aitl_readd_" + std::to_string(::getpid()) + ".hnsw")).string();
+    index.save(path);
+    const auto back = aitl::hnsw_index::load(path);
+    CHECK(back.size() == 2);
+    CHECK(back.search(std::vector<float>{0, 1, 0, 0}, 1).at(0).label == 1);
+    std::filesystem::remove(path);
+    std::filesystem::remove(path + ".aitl.json");
 }

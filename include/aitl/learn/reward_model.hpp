@@ -473,8 +473,13 @@ public:
         if (auto it = j.find("judgements"); it != j.end()) {
             qrels judged;
             try {
-                judged = it->get<qrels>();
-            } catch (const nlohmann::json::exception&) {
+                if (!it->is_object()) throw config_error("not an object");
+                for (const auto& [q, docs] : it->items()) {
+                    if (!docs.is_object()) throw config_error("not an object");
+                    for (const auto& [d, grade] : docs.items())  // integers only: get<int>() of 1e308 is UB
+                        judged[q][d] = detail::json_integer<int>(grade, "grade");
+                }
+            } catch (const config_error&) {
                 throw parse_error(source, 0, "judgements", "reward_model::from_bytes: not an object {query id: {doc id: grade}}");
             }
             const auto documents = m.documents_;

@@ -270,7 +270,16 @@ public:
                 if (live(l) || !batch.insert(l).second)
                     throw config_error(where + ": duplicate label (got " + std::to_string(l) +
                                        ", expected a label not stored yet)");
-                (h.label_lookup_.count(static_cast<hnswlib::labeltype>(l)) ? revived : fresh).push_back(i);
+                auto it = h.label_lookup_.find(static_cast<hnswlib::labeltype>(l));
+                if (it != h.label_lookup_.end() && has_empty_list(it->second)) {
+                    // hnswlib 0.6.2's update of a removed element copies its neighbour lists with
+                    // memcpy(nullptr, .., 0) when one is empty (undefined behaviour; found by
+                    // fuzzing): the label moves to a new element, the removed one stays removed.
+                    h.label_lookup_.erase(it);
+                    fresh.push_back(i);
+                } else {
+                    (it != h.label_lookup_.end() ? revived : fresh).push_back(i);
+                }
             }
         }
         const std::size_t needed = static_cast<std::size_t>(h.cur_element_count) + fresh.size();
@@ -484,6 +493,14 @@ private:
     struct empty_tag {};
     basic_hnsw_index(const hnsw_config& cfg, empty_tag) : config_(cfg) {}
 
+    // Whether any of the element's neighbour lists (level 0 up to its level) is empty.
+    bool has_empty_list(hnswlib::tableint id) const {
+        const auto& h = *index_;
+        for (int level = 0; level <= h.element_levels_[id]; ++level)
+            if (h.getListCount(const_cast<hnswlib::linklistsizeint*>(h.get_linklist_at_level(id, level))) == 0) return true;
+        return false;
+    }
+
     void sync_compact() {
         if (config_.compact_search) compact_.resize(index_->max_elements_ * config_.dim);
     }
@@ -589,7 +606,9 @@ private:
             check_list(block, max_m0, i, 0);
             hnswlib::labeltype label = 0;
             std::memcpy(&label, block + label_offset, sizeof label);
-            if (label > static_cast<hnswlib::labeltype>(max_label) || !labels.insert(label).second)
+            // A removed element may share its label with a later one (add() after remove()).
+            const bool removed = (static_cast<unsigned char>(block[2]) & 0x01) != 0;
+            if (label > static_cast<hnswlib::labeltype>(max_label) || (!removed && !labels.insert(label).second))
                 bad("element " + std::to_string(i) + " with label " + std::to_string(label) + " (out of range or repeated)");
             for (int l = 1; l <= levels[i]; ++l) check_list(bytes.data() + upper[i] + (l - 1) * upper_bytes, max_m, i, l);
             top_level = std::max(top_level, levels[i]);
