@@ -564,7 +564,10 @@ private:
         // Capacity grows by doubling from config.max_elements (or to exactly what a batch needs).
         if (capacity > std::max<std::uint64_t>(cfg.max_elements, 2 * count))
             bad("capacity " + std::to_string(capacity));
-        if (!(mult > 0) || !std::isfinite(mult) || max_level < (count > 0 ? 0 : -1) || max_level > 1000 ||
+        // mult is 1 / ln(M), as hnswlib sets it; a forged one made its level draw overflow an int
+        // (found by fuzzing).
+        const double want_mult = 1.0 / std::log(static_cast<double>(cfg.M));
+        if (!(std::abs(mult - want_mult) <= 1e-9 * want_mult) || max_level < (count > 0 ? 0 : -1) || max_level > 1000 ||
             (count > 0 && entry >= count))
             bad("level " + std::to_string(max_level) + ", entry point " + std::to_string(entry));
         if ((bytes.size() - at) / per_element < count) bad("a file cut short in the vectors");
