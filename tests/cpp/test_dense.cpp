@@ -941,8 +941,8 @@ TEST_CASE("hybrid fuses BM25 and a dense retriever over the same documents", "[h
 }
 
 TEST_CASE("hnsw_index: a label removed and added again works when its element had no neighbours", "[hnsw]") {
-    // The lone element (and the top-level entry point) has empty neighbour lists; hnswlib's
-    // update of such an element is undefined behaviour, so the label moves to a new element.
+    // The lone element (and the top-level entry point) has empty neighbour lists, on which
+    // hnswlib's update is undefined behaviour: a removed label always moves to a new element.
     aitl::hnsw_index index(aitl::hnsw_config{4});
     index.add(1, std::vector<float>{1, 0, 0, 0});
     index.remove(1);

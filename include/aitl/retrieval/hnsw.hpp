@@ -260,7 +260,7 @@ public:
         std::unique_lock<Mutex> lock(mutex_);
         require(where);
         auto& h = *index_;
-        std::vector<std::size_t> fresh, revived;
+        std::vector<std::size_t> fresh;
         {
             std::unordered_set<label_t> batch;
             batch.reserve(labels.size());
@@ -270,16 +270,12 @@ public:
                 if (live(l) || !batch.insert(l).second)
                     throw config_error(where + ": duplicate label (got " + std::to_string(l) +
                                        ", expected a label not stored yet)");
-                auto it = h.label_lookup_.find(static_cast<hnswlib::labeltype>(l));
-                if (it != h.label_lookup_.end() && has_empty_list(it->second)) {
-                    // hnswlib 0.6.2's update of a removed element copies its neighbour lists with
-                    // memcpy(nullptr, .., 0) when one is empty (undefined behaviour; found by
-                    // fuzzing): the label moves to a new element, the removed one stays removed.
-                    h.label_lookup_.erase(it);
-                    fresh.push_back(i);
-                } else {
-                    (it != h.label_lookup_.end() ? revived : fresh).push_back(i);
-                }
+                // A removed label moves to a new element and the removed one stays removed:
+                // hnswlib 0.6.2's update of a removed element copies neighbour lists with
+                // memcpy(nullptr, .., 0) whenever one of them, or one of its neighbours', is
+                // empty (undefined behaviour; found by fuzzing).
+                h.label_lookup_.erase(static_cast<hnswlib::labeltype>(l));
+                fresh.push_back(i);
             }
         }
         const std::size_t needed = static_cast<std::size_t>(h.cur_element_count) + fresh.size();
@@ -290,7 +286,6 @@ public:
         auto insert = [&](std::size_t i) {
             h.addPoint(static_cast<const void*>(data + i * stride), static_cast<hnswlib::labeltype>(labels[i]));
         };
-        for (std::size_t i : revived) insert(i);  // replaces a removed vector (serial: hnswlib's counters)
         std::size_t start = 0;
         if (!fresh.empty() && h.cur_element_count == 0) insert(fresh[start++]);  // entry point first
         const std::size_t rest = fresh.size() - start;
@@ -492,14 +487,6 @@ public:
 private:
     struct empty_tag {};
     basic_hnsw_index(const hnsw_config& cfg, empty_tag) : config_(cfg) {}
-
-    // Whether any of the element's neighbour lists (level 0 up to its level) is empty.
-    bool has_empty_list(hnswlib::tableint id) const {
-        const auto& h = *index_;
-        for (int level = 0; level <= h.element_levels_[id]; ++level)
-            if (h.getListCount(const_cast<hnswlib::linklistsizeint*>(h.get_linklist_at_level(id, level))) == 0) return true;
-        return false;
-    }
 
     void sync_compact() {
         if (config_.compact_search) compact_.resize(index_->max_elements_ * config_.dim);
