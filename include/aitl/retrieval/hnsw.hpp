@@ -554,8 +554,9 @@ private:
         // mult is 1 / ln(M), as hnswlib sets it; a forged one made its level draw overflow an int
         // (found by fuzzing).
         const double want_mult = 1.0 / std::log(static_cast<double>(cfg.M));
+        // An empty index has no entry point (-1) and no level: hnswlib would start an add there.
         if (!(std::abs(mult - want_mult) <= 1e-9 * want_mult) || max_level < (count > 0 ? 0 : -1) || max_level > 1000 ||
-            (count > 0 && entry >= count))
+            (count > 0 ? entry >= count : (entry != static_cast<std::uint32_t>(-1) || max_level != -1)))
             bad("level " + std::to_string(max_level) + ", entry point " + std::to_string(entry));
         if ((bytes.size() - at) / per_element < count) bad("a file cut short in the vectors");
         const std::size_t level0 = at;
