@@ -31,29 +31,10 @@
 #include "retrieval/bm25.hpp"
 #include "store/sqlite_store.hpp"
 #include "types.hpp"
+#include "detail/shared_component.hpp"
 
 namespace aitl {
 namespace detail {
-
-template <class T>
-struct is_shared_ptr : std::false_type {};
-template <class T>
-struct is_shared_ptr<std::shared_ptr<T>> : std::true_type {};
-
-// A slot's component: a shared_ptr to it is shared, a value is moved into a new shared_ptr.
-template <class T, class Arg>
-std::shared_ptr<T> pipeline_slot(Arg&& arg, const char* where) {
-    using A = std::decay_t<Arg>;
-    if constexpr (is_shared_ptr<A>::value) {
-        static_assert(std::is_convertible<A, std::shared_ptr<T>>::value,
-                      "aitl: basic_pipeline: a shared_ptr component must point to the slot's type");
-        std::shared_ptr<T> p = std::forward<Arg>(arg);
-        if (!p) throw config_error(std::string(where) + ": null component (got nullptr, expected an object)");
-        return p;
-    } else {
-        return std::make_shared<T>(std::forward<Arg>(arg));
-    }
-}
 
 template <class S, class = void>
 struct has_append_impressions : std::false_type {};
@@ -179,10 +160,10 @@ public:
         const char* w = "pipeline::pipeline";
         validate(config, w);
         s_->kb = &kb;
-        s_->parts.retriever = detail::pipeline_slot<const Retriever>(std::forward<R>(retriever), w);
-        s_->parts.reranker = detail::pipeline_slot<const Reranker>(std::forward<RR>(reranker), w);
-        s_->parts.generator = detail::pipeline_slot<const Generator>(std::forward<G>(generator), w);
-        s_->store = detail::pipeline_slot<Store>(std::forward<S>(store), w);
+        s_->parts.retriever = detail::shared_component<const Retriever>(std::forward<R>(retriever), w);
+        s_->parts.reranker = detail::shared_component<const Reranker>(std::forward<RR>(reranker), w);
+        s_->parts.generator = detail::shared_component<const Generator>(std::forward<G>(generator), w);
+        s_->store = detail::shared_component<Store>(std::forward<S>(store), w);
         check_variants(*s_->parts.generator, config.champion_variant, config.challenger_variant, w);
         s_->parts.config = std::move(config);
     }
@@ -269,7 +250,7 @@ public:
     /// `version` becomes `models["retriever"]`. @throws config_error for a null shared_ptr.
     template <class R>
     void set_retriever(R&& retriever, const std::string& version = {}) {
-        auto p = detail::pipeline_slot<const Retriever>(std::forward<R>(retriever), "pipeline::set_retriever");
+        auto p = detail::shared_component<const Retriever>(std::forward<R>(retriever), "pipeline::set_retriever");
         std::lock_guard<Mutex> lock(s_->mutex);
         s_->parts.retriever = std::move(p);
         if (!version.empty()) s_->parts.config.models["retriever"] = version;
@@ -279,7 +260,7 @@ public:
     /// `models["reranker"]`. @throws config_error for a null shared_ptr.
     template <class RR>
     void set_reranker(RR&& reranker, const std::string& version = {}) {
-        auto p = detail::pipeline_slot<const Reranker>(std::forward<RR>(reranker), "pipeline::set_reranker");
+        auto p = detail::shared_component<const Reranker>(std::forward<RR>(reranker), "pipeline::set_reranker");
         std::lock_guard<Mutex> lock(s_->mutex);
         s_->parts.reranker = std::move(p);
         if (!version.empty()) s_->parts.config.models["reranker"] = version;
@@ -291,7 +272,7 @@ public:
     template <class G>
     void set_generator(G&& generator, const std::string& version = {}) {
         const char* w = "pipeline::set_generator";
-        auto p = detail::pipeline_slot<const Generator>(std::forward<G>(generator), w);
+        auto p = detail::shared_component<const Generator>(std::forward<G>(generator), w);
         std::lock_guard<Mutex> lock(s_->mutex);
         check_variants(*p, s_->parts.config.champion_variant, s_->parts.config.challenger_variant, w);
         s_->parts.generator = std::move(p);

@@ -7,7 +7,7 @@ import numpy
 import numpy.typing
 import os
 import typing
-__all__: list[str] = ['Adoption', 'AitlError', 'Analyzer', 'Annotation', 'BM25', 'CallbackEncoder', 'CallbackGenerator', 'Candidate', 'ConfigError', 'ContrastiveExample', 'DenseRetriever', 'DimensionError', 'Document', 'EncoderTrainer', 'Evaluation', 'ExactIndex', 'ExtractiveGenerator', 'FeatureRanker', 'FeedbackQrels', 'GapReport', 'GateConfig', 'GateDecision', 'GeneratedReply', 'HashedEncoder', 'Hit', 'HnswIndex', 'HybridRetriever', 'Impression', 'IoError', 'KnowledgeBase', 'KnowledgeRelevance', 'KtoExample', 'MissingKnowledge', 'ModelRegistry', 'NotFoundError', 'ParseError', 'Pipeline', 'Preference', 'PreferenceData', 'PreferencePair', 'RankingList', 'Reference', 'RelevanceLabel', 'Reply', 'RerankList', 'RetrievalExample', 'RewardModel', 'RewardSelectedGenerator', 'ScheduleDecision', 'Scheduler', 'SchedulerConfig', 'SchedulerState', 'ServingIndex', 'SqliteStore', 'StateError', 'StoreStats', 'citation_markers', 'compile_preferences', 'compile_qrels', 'compile_rerank', 'compile_retrieval', 'default_metrics', 'english_stopwords', 'escape_html', 'escape_markdown', 'evaluate', 'format_citation', 'fuse_rrf', 'gap_report', 'gate', 'json_max_depth', 'make_references', 'paired_test', 'parse_json', 'read_qrels', 'read_queries', 'read_trec_run', 'sign_test', 'split_sentences', 'strip_citations', 'time_split', 'tokenize', 'train_encoder', 'write_qrels', 'write_trec_run']
+__all__: list[str] = ['Adoption', 'AitlError', 'Analyzer', 'Annotation', 'BM25', 'CallbackEncoder', 'CallbackGenerator', 'Candidate', 'ConfigError', 'ContrastiveExample', 'DenseRetriever', 'DimensionError', 'Document', 'EncoderTrainer', 'Evaluation', 'ExactIndex', 'ExtractiveGenerator', 'FeatureRanker', 'FeedbackQrels', 'FilteredRetriever', 'FusedRetriever', 'GapReport', 'GateConfig', 'GateDecision', 'GeneratedReply', 'HashedEncoder', 'Hit', 'HnswIndex', 'HybridRetriever', 'Impression', 'IoError', 'KnowledgeBase', 'KnowledgeRelevance', 'KtoExample', 'MissingKnowledge', 'ModelRegistry', 'NotFoundError', 'ParseError', 'Pipeline', 'Preference', 'PreferenceData', 'PreferencePair', 'RankingList', 'Reference', 'RelevanceLabel', 'Reply', 'RerankList', 'RerankedRetriever', 'RetrievalExample', 'RewardModel', 'RewardSelectedGenerator', 'ScheduleDecision', 'Scheduler', 'SchedulerConfig', 'SchedulerState', 'ServingIndex', 'SqliteStore', 'StateError', 'StoreStats', 'citation_markers', 'compile_preferences', 'compile_qrels', 'compile_rerank', 'compile_retrieval', 'default_metrics', 'english_stopwords', 'escape_html', 'escape_markdown', 'evaluate', 'format_citation', 'fuse_rrf', 'gap_report', 'gate', 'json_max_depth', 'make_references', 'paired_test', 'parse_json', 'read_qrels', 'read_queries', 'read_trec_run', 'reward_references', 'sign_test', 'split_sentences', 'strip_citations', 'time_split', 'tokenize', 'train_encoder', 'write_qrels', 'write_trec_run']
 class AitlError(RuntimeError):
     """
     Root of every error aitl raises.
@@ -494,6 +494,81 @@ class HybridRetriever:
         ...
     @property
     def weight(self) -> float:
+        ...
+class FusedRetriever:
+    """
+    Weighted reciprocal rank fusion of several retrievers, searched in C++ (aitl::fused).
+    
+    FusedRetriever(retrievers, weights=None, depth=100, rrf_k=60.0): a document scores sum(weight / (rrf_k + rank)) over the retrievers' top max(depth, k) (ranks from 1); ties by smaller id. weights: one per retriever, >= 0, at least one > 0 (None: all 1); a retriever of weight 0 is not searched. Retrievers: BM25, DenseRetriever, HybridRetriever, FusedRetriever, RerankedRetriever, FilteredRetriever, ServingIndex (no Python per query), or an object with .search(query, k) (called with the GIL). Raises ConfigError.
+    """
+    def __init__(self, retrievers: collections.abc.Sequence[typing.Any], weights: typing.Any = None, depth: typing.SupportsInt | typing.SupportsIndex = 100, rrf_k: typing.SupportsFloat | typing.SupportsIndex = 60.0) -> None:
+        ...
+    def search(self, query: str, k: typing.SupportsInt | typing.SupportsIndex) -> list[Hit]:
+        """
+        The k best documents for `query`, best first (list[Hit]). Raises ConfigError when k <= 0.
+        """
+    def search_batch(self, queries: collections.abc.Sequence[str], k: typing.SupportsInt | typing.SupportsIndex, threads: typing.SupportsInt | typing.SupportsIndex = 0) -> list[list[Hit]]:
+        """
+        search() for every query (list[list[Hit]]), on `threads` threads (0 = all).
+        """
+    @property
+    def depth(self) -> int:
+        ...
+    @property
+    def retrievers(self) -> list[typing.Any]:
+        ...
+    @property
+    def rrf_k(self) -> float:
+        ...
+    @property
+    def weights(self) -> list[float]:
+        ...
+class RerankedRetriever:
+    """
+    A reranker over the top of a first stage, as one retriever (aitl::reranked): search(query, k) takes the first stage's top max(depth, k) and returns the reranker's best k of them (depth 0: k).
+    
+    RerankedRetriever(retriever, reranker, depth=0): retriever as for FusedRetriever; reranker: a FeatureRanker (shared, searched in C++), None (identity), an object with .rerank(query, hits, k) or a callable(query, hits) -> hits (called with the GIL).
+    """
+    def __init__(self, retriever: typing.Any, reranker: typing.Any, depth: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
+        ...
+    def search(self, query: str, k: typing.SupportsInt | typing.SupportsIndex) -> list[Hit]:
+        """
+        The k best documents for `query`, best first (list[Hit]). Raises ConfigError when k <= 0.
+        """
+    def search_batch(self, queries: collections.abc.Sequence[str], k: typing.SupportsInt | typing.SupportsIndex, threads: typing.SupportsInt | typing.SupportsIndex = 0) -> list[list[Hit]]:
+        """
+        search() for every query (list[list[Hit]]), on `threads` threads (0 = all).
+        """
+    @property
+    def depth(self) -> int:
+        ...
+    @property
+    def reranker(self) -> typing.Any:
+        ...
+    @property
+    def retriever(self) -> typing.Any:
+        ...
+class FilteredRetriever:
+    """
+    A retriever that never returns some documents, which stay indexed (aitl::filtered): search(query, k) takes the inner top max(depth, k) (depth 0: k + the number excluded), drops the excluded ids and returns the first k left.
+    
+    FilteredRetriever(retriever, exclude, depth=0).
+    """
+    def __init__(self, retriever: typing.Any, exclude: collections.abc.Sequence[str], depth: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
+        ...
+    def search(self, query: str, k: typing.SupportsInt | typing.SupportsIndex) -> list[Hit]:
+        """
+        The k best documents for `query`, best first (list[Hit]). Raises ConfigError when k <= 0.
+        """
+    def search_batch(self, queries: collections.abc.Sequence[str], k: typing.SupportsInt | typing.SupportsIndex, threads: typing.SupportsInt | typing.SupportsIndex = 0) -> list[list[Hit]]:
+        """
+        search() for every query (list[list[Hit]]), on `threads` threads (0 = all).
+        """
+    @property
+    def excluded(self) -> list[str]:
+        ...
+    @property
+    def retriever(self) -> typing.Any:
         ...
 class Evaluation:
     """
@@ -2210,21 +2285,21 @@ def citation_markers(text: str) -> list[str]:
     """
     The distinct ids of the '[doc_id]' markers of a text (no whitespace or brackets inside), in order of first appearance.
     """
-def compile_preferences(store: typing.Any, after_seq: typing.SupportsInt | typing.SupportsIndex = 0, until_seq: typing.SupportsInt | typing.SupportsIndex = 0, min_weight: typing.SupportsFloat | typing.SupportsIndex = 0.0, strength_weights: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(3)"] = [1.0, 2.0, 3.0], keep_ties: bool = False, both_bad_as_kto_negatives: bool = True) -> PreferenceData:
+def compile_preferences(store: typing.Any, after_seq: typing.SupportsInt | typing.SupportsIndex = 0, until_seq: typing.SupportsInt | typing.SupportsIndex = 0, min_weight: typing.SupportsFloat | typing.SupportsIndex = 0.0, strength_weights: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(3)"] = [1.0, 2.0, 3.0], keep_ties: bool = False, both_bad_as_kto_negatives: bool = True, models: collections.abc.Mapping[str, str] = {}) -> PreferenceData:
     """
-    Preference pairs and KTO examples. Preference a/b: chosen = that reply, weight = annotation weight x strength_weights[slight, clear, strong]; tie: dropped, or two pairs of weight 0.5 (keep_ties); both_bad: two KTO negatives (both_bad_as_kto_negatives). Adoption: used_as_is -> KTO positive, not_used -> KTO negative, used_with_edits -> pair (final text over the suggestion). store: a SqliteStore or the path of one (opened read-only). Reads the annotations with after_seq < seq <= until_seq (until_seq 0: no bound), ignoring those whose weight is 0 or below min_weight; several annotators of an impression are merged by weighted majority.
+    Preference pairs and KTO examples. Preference a/b: chosen = that reply, weight = annotation weight x strength_weights[slight, clear, strong]; tie: dropped, or two pairs of weight 0.5 (keep_ties); both_bad: two KTO negatives (both_bad_as_kto_negatives). Adoption: used_as_is -> KTO positive, not_used -> KTO negative, used_with_edits -> pair (final text over the suggestion). store: a SqliteStore or the path of one (opened read-only). Reads the annotations with after_seq < seq <= until_seq (until_seq 0: no bound), ignoring those whose weight is 0 or below min_weight; several annotators of an impression are merged by weighted majority. models: {role: version}: only feedback on impressions whose models[role] equal these (e.g. {"retriever": "bm25+dense+ranker@v000004"}); empty: all.
     """
-def compile_qrels(store: typing.Any, after_seq: typing.SupportsInt | typing.SupportsIndex = 0, until_seq: typing.SupportsInt | typing.SupportsIndex = 0, min_weight: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> FeedbackQrels:
+def compile_qrels(store: typing.Any, after_seq: typing.SupportsInt | typing.SupportsIndex = 0, until_seq: typing.SupportsInt | typing.SupportsIndex = 0, min_weight: typing.SupportsFloat | typing.SupportsIndex = 0.0, models: collections.abc.Mapping[str, str] = {}) -> FeedbackQrels:
     """
-    Qrels from relevance feedback, by weighted majority per case (hand-selected = relevant). store: a SqliteStore or the path of one (opened read-only). Reads the annotations with after_seq < seq <= until_seq (until_seq 0: no bound), ignoring those whose weight is 0 or below min_weight; several annotators of an impression are merged by weighted majority.
+    Qrels from relevance feedback, by weighted majority per case (hand-selected = relevant). store: a SqliteStore or the path of one (opened read-only). Reads the annotations with after_seq < seq <= until_seq (until_seq 0: no bound), ignoring those whose weight is 0 or below min_weight; several annotators of an impression are merged by weighted majority. models: {role: version}: only feedback on impressions whose models[role] equal these (e.g. {"retriever": "bm25+dense+ranker@v000004"}); empty: all.
     """
-def compile_rerank(store: typing.Any, after_seq: typing.SupportsInt | typing.SupportsIndex = 0, until_seq: typing.SupportsInt | typing.SupportsIndex = 0, min_weight: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> list[RerankList]:
+def compile_rerank(store: typing.Any, after_seq: typing.SupportsInt | typing.SupportsIndex = 0, until_seq: typing.SupportsInt | typing.SupportsIndex = 0, min_weight: typing.SupportsFloat | typing.SupportsIndex = 0.0, models: collections.abc.Mapping[str, str] = {}) -> list[RerankList]:
     """
-    Rerank lists, one per impression with relevance feedback. store: a SqliteStore or the path of one (opened read-only). Reads the annotations with after_seq < seq <= until_seq (until_seq 0: no bound), ignoring those whose weight is 0 or below min_weight; several annotators of an impression are merged by weighted majority.
+    Rerank lists, one per impression with relevance feedback. store: a SqliteStore or the path of one (opened read-only). Reads the annotations with after_seq < seq <= until_seq (until_seq 0: no bound), ignoring those whose weight is 0 or below min_weight; several annotators of an impression are merged by weighted majority. models: {role: version}: only feedback on impressions whose models[role] equal these (e.g. {"retriever": "bm25+dense+ranker@v000004"}); empty: all.
     """
-def compile_retrieval(store: typing.Any, after_seq: typing.SupportsInt | typing.SupportsIndex = 0, until_seq: typing.SupportsInt | typing.SupportsIndex = 0, min_weight: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> list[RetrievalExample]:
+def compile_retrieval(store: typing.Any, after_seq: typing.SupportsInt | typing.SupportsIndex = 0, until_seq: typing.SupportsInt | typing.SupportsIndex = 0, min_weight: typing.SupportsFloat | typing.SupportsIndex = 0.0, models: collections.abc.Mapping[str, str] = {}) -> list[RetrievalExample]:
     """
-    Retrieval examples, one per distinct query text (repeated queries merged): positives, hard negatives, weight (mean annotation weight), timestamp_ms (latest annotation). Queries without a positive are left out. store: a SqliteStore or the path of one (opened read-only). Reads the annotations with after_seq < seq <= until_seq (until_seq 0: no bound), ignoring those whose weight is 0 or below min_weight; several annotators of an impression are merged by weighted majority.
+    Retrieval examples, one per distinct query text (repeated queries merged): positives, hard negatives, weight (mean annotation weight), timestamp_ms (latest annotation). Queries without a positive are left out. store: a SqliteStore or the path of one (opened read-only). Reads the annotations with after_seq < seq <= until_seq (until_seq 0: no bound), ignoring those whose weight is 0 or below min_weight; several annotators of an impression are merged by weighted majority. models: {role: version}: only feedback on impressions whose models[role] equal these (e.g. {"retriever": "bm25+dense+ranker@v000004"}); empty: all.
     """
 def default_metrics() -> list[str]:
     """
@@ -2315,6 +2390,10 @@ def read_queries(path: typing.Any, text_key: str = 'text') -> list[tuple[str, st
 def read_trec_run(path: os.PathLike | str | bytes) -> dict:
     """
     Read a TREC run file (qid Q0 docid rank score tag) -> dict[str, list[Hit]], each list in trec_eval's order (score descending, ties by doc id descending; the rank column is ignored). Raises IoError, ParseError (.file, .line, .field; also on a duplicate doc for one query).
+    """
+def reward_references(refs: collections.abc.Sequence[Reference]) -> list[str]:
+    """
+    References as a reward model reads them (RewardModel.score / choose / train): '[doc_id] title\\ntext' ('[doc_id] text' without a title), the form RewardSelectedGenerator gives it.
     """
 def sign_test(wins: typing.SupportsInt | typing.SupportsIndex, losses: typing.SupportsInt | typing.SupportsIndex) -> float:
     """

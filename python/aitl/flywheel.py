@@ -137,6 +137,9 @@ class _System:
                  reward: Any = None, encoder: Any = None) -> None:
         self.version, self.bm25, self.pool = version, bm25, pool
         self.trained, self.reward, self.encoder = trained, reward, encoder
+        # the exact dense retrievers it was trained and gated with (a promotion may swap in the
+        # shared HNSW index, which a later champion re-embeds)
+        self.exact_dense = list(trained.dense) if trained is not None else []
 
     def rank(self, queries: Sequence[str]) -> List[List[Any]]:
         queries = [q if q.strip() else "-" for q in queries]
@@ -144,14 +147,16 @@ class _System:
             return self.bm25.search_batch(list(queries), self.pool)
         return self.trained.search_many(list(queries))
 
+    def retriever(self) -> Any:
+        """The served retriever: the C++ composition (BM25, fused with the dense ranking, reranked
+        by the feature ranker, as trained), searched with no Python per query."""
+        return self.bm25 if self.trained is None else self.trained.retriever
+
     def models(self) -> Dict[str, str]:
-        t = self.trained
-        fused = t is not None and any(w > 0 for w in t.weights)
-        ranked = t is not None and t.ranker is not None
-        return {"retriever": f"{'bm25+dense' if fused else 'bm25'}@{self.version}",
-                "reranker": f"{'feature' if ranked else 'identity'}@{self.version}",
-                "generator": "extractive@1",
-                "reward_model": f"{'none' if self.reward is None else 'bt'}@{self.version}"}
+        """The impression's model names: the served retriever's kind @ its registry version
+        ("base" for the untrained BM25)."""
+        kind = "bm25" if self.trained is None else self.trained.kind()
+        return {"retriever": f"{kind}@{self.version}"}
 
 
 class Flywheel:
@@ -237,10 +242,12 @@ class Flywheel:
                                            alpha=cfg.alpha, tolerance=cfg.guard_tolerance,
                                            seed=cfg.seed)
         self.index = aitl.ServingIndex()  # the champion's dense index (blue/green)
-        self.champion = _System("v0", self.bm25, cfg.pool)
+        self.champion = _System("base", self.bm25, cfg.pool)
         self.base = self.champion
-        self.pipeline = aitl.Pipeline(self.kb, self.store, retriever=self._retrieve,
-                                      generator=self.generator, k=cfg.k, n=cfg.n, seed=cfg.seed)
+        self._systems: Dict[str, _System] = {}  # promoted systems by registry version (rollback)
+        self.pipeline = aitl.Pipeline(self.kb, self.store, retriever=self._served(self.champion),
+                                      generator=self.generator, k=cfg.k, n=cfg.n, seed=cfg.seed,
+                                      models=self.champion.models())
         self.round = 0
         self.rounds: List[Dict[str, Any]] = []
         self.watermark = 0  # seq (training store) of the last annotation the champion saw
@@ -303,11 +310,18 @@ class Flywheel:
                      "hidden_documents": len(hidden)})
         return {"test": test, "guard": guard, "stream": stream, "hidden": hidden, "info": info}
 
-    def _retrieve(self, query: str, k: int) -> List[Tuple[str, float]]:
-        hits = self.champion.rank([query])[0]
-        if self.hidden:  # entity protocol: the held-out entities' documents are not served yet
-            hits = [h for h in hits if h.id not in self.hidden]
-        return [(h.id, float(h.score)) for h in hits[:k]]
+    def _served(self, system: _System) -> Any:
+        """What the pipeline serves for ``system``: its C++ retriever; under the entity protocol
+        without the held-out entities' documents, which are not served yet."""
+        import aitl
+
+        r = system.retriever()
+        return aitl.FilteredRetriever(r, sorted(self.hidden), depth=self.config.pool) if self.hidden else r
+
+    def _serve_champion(self) -> None:
+        """Swap the champion into the pipeline; later impressions name its version."""
+        c = self.champion
+        self.pipeline.set_retriever(self._served(c), version=c.models()["retriever"])
 
     def _refs(self, hits: Sequence[Any]) -> List[Any]:
         import aitl
@@ -315,13 +329,16 @@ class Flywheel:
         return aitl.make_references(self.kb, [h.id for h in hits[:self.config.n]])
 
     def _reply(self, system: _System, query: str, hits: Sequence[Any]) -> str:
+        """The system's reply: the generator's champion variant, or with a reward model the
+        better of the first two variants (best-of-2, :class:`aitl.RewardSelectedGenerator`)."""
+        import aitl
+
         refs = self._refs(hits)
         variants = self.generator.variants
-        texts = [self.generator.generate(query, refs, v).text for v in variants[:2]]
         if system.reward is None:
-            return texts[0]
-        ref_texts = [f"[{r.doc_id}] {r.title}\n{r.text}" for r in refs]
-        return texts[system.reward.choose(query, texts, ref_texts)]
+            return self.generator.generate(query, refs, variants[0]).text
+        best = aitl.RewardSelectedGenerator(self.generator, system.reward, candidates=variants[:2])
+        return best.generate(query, refs, "best").text
 
     def serve(self, case_ids: Sequence[str]) -> List[Dict[str, Any]]:
         """Serve cases through the pipeline with the current champion; the impression dicts."""
@@ -442,6 +459,8 @@ class Flywheel:
                 index = self._rebuild_index(challenger)
             T["rebuild"] = round(time.perf_counter() - t, 2)
             self.champion = challenger
+            self._systems[v] = challenger
+            self._serve_champion()
             self.watermark = w_train
         else:
             self.registry.reject(v, decision.to_dict())
@@ -452,6 +471,33 @@ class Flywheel:
         return {"promoted": bool(decision.promote), "reason": decision.reason,
                 "champion": self.champion.version, "challenger": v, "corrupted": corrupt,
                 "gate": decision.to_dict(), "index": index, "cycle_seconds": T}
+
+    def rollback(self) -> Optional[str]:
+        """Reinstate the previous champion (:meth:`aitl.ModelRegistry.rollback`) and serve it:
+        later impressions name its version. Its dense ranking is re-embedded into the serving
+        index (or served exactly when the index's recall check fails). Returns the version now
+        champion, or None when there is no previous champion (nothing changes).
+        Raises StateError for a champion this flywheel did not train (e.g. after a restart)."""
+        from ._core import StateError
+
+        c = self.registry.champion
+        if c is None:
+            return None
+        if self.registry.rollback() is None:
+            return None
+        now = self.registry.champion
+        v = now["version"] if now else "base"
+        system = self.base if v == "base" else self._systems.get(v)
+        if system is None:
+            raise StateError(f"Flywheel.rollback: version {v} was not trained by this flywheel "
+                             f"(got {v!r}, expected one of {sorted(self._systems)})")
+        if system.trained is not None and any(w > 0 for w in system.trained.weights):
+            system.trained.dense = system.exact_dense
+            self._rebuild_index(system)
+        self.champion = system
+        self._serve_champion()
+        self._log(f"[flywheel] rolled back {c['version']} -> {v}")
+        return v
 
     def _rebuild_index(self, system: _System) -> Dict[str, Any]:
         """Re-embed the KB with the promoted encoder into a new HNSW index (blue/green: the old
@@ -529,13 +575,11 @@ class Flywheel:
         return rm
 
     def _impression_refs(self, store: Any, impression_id: str) -> List[str]:
+        import aitl
+
         imp = store.get_impression(impression_id)
-        out = []
-        for c in imp.shown:
-            if c.doc_id in self.served_ids:
-                d = self.kb[c.doc_id]
-                out.append(f"[{d.id}] {d.title}\n{d.text}")
-        return out
+        shown = [c.doc_id for c in imp.shown if c.doc_id in self.served_ids]
+        return aitl.reward_references(aitl.make_references(self.kb, shown))
 
     def _gate_scores(self, champ: _System,
                      chall: _System) -> Tuple[Dict[str, Any], Dict[str, Any], int]:

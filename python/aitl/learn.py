@@ -136,41 +136,56 @@ class PrecomputedEncoder:
 
 class TrainedSystem:
     """The base ranking, optionally fused with trained dense retrievers, optionally reranked by
-    the trained feature ranker: what :func:`train_system` chose.
+    the trained feature ranker: what :func:`train_system` chose, composed as one C++ retriever
+    (:attr:`retriever`) that a :class:`aitl.Pipeline` serves with no Python per query.
 
     ``base``: the base retriever (its ranking is the first stage and the ranker's prior);
     ``dense``: trained dense retrievers, fused with the base ranking by weighted reciprocal rank
-    (:func:`aitl.fuse_rrf`, base weight 1, ``weights`` for the dense ones; no list or all weights
-    0: the base ranking as it is); ``ranker``: a fitted :class:`aitl.FeatureRanker` or None.
-    With no dense weight and no ranker it ranks exactly as the base."""
+    (:class:`aitl.FusedRetriever`, base weight 1, ``weights`` for the dense ones; no list or all
+    weights 0: the base ranking as it is); ``ranker``: a fitted :class:`aitl.FeatureRanker` over
+    the whole pool (:class:`aitl.RerankedRetriever`) or None. With no dense weight and no ranker
+    it ranks exactly as the base. ``second``: an optional second stage (e.g. a cross-encoder
+    written in Python) over the top ``depth``, applied by :meth:`search_many` only."""
 
     def __init__(self, base: Any, dense: Sequence[Any], weights: Sequence[float], ranker: Any,
                  pool: int, choice: str = "base", second: Any = None, depth: int = 30) -> None:
         self.base, self.ranker, self.pool = base, ranker, pool
-        self.dense = list(dense)
         self.weights = [float(w) for w in weights]
         self.choice = choice
         self.second, self.depth = second, depth  # e.g. a cross-encoder over the top ``depth``
         self.encoder: Any = None  # the trained hashed encoder (set by train_system)
+        self.dense = list(dense)
+
+    @property
+    def dense(self) -> List[Any]:
+        """The dense retrievers (setting them, e.g. to a rebuilt HNSW index, recomposes)."""
+        return self._dense
+
+    @dense.setter
+    def dense(self, dense: Sequence[Any]) -> None:
+        import aitl
+
+        self._dense = list(dense)
+        used = [(d, w) for d, w in zip(self._dense, self.weights) if w > 0]
+        #: the first stage: the base ranking, fused with the dense rankings that have a weight
+        self.first = (aitl.FusedRetriever([self.base] + [d for d, _ in used],
+                                          [1.0] + [w for _, w in used], depth=self.pool)
+                      if used else self.base)
+        #: the served retriever: the first stage's pool, reranked by the ranker
+        self.retriever = (aitl.RerankedRetriever(self.first, self.ranker, depth=self.pool)
+                          if self.ranker is not None else self.first)
+
+    def kind(self) -> str:
+        """What is served, e.g. "bm25+dense+ranker" (the model name of an impression's retriever)."""
+        fused = any(w > 0 for w in self.weights[:len(self._dense)])
+        return "bm25" + ("+dense" if fused else "") + ("+ranker" if self.ranker is not None else "")
 
     def pool_many(self, queries: Sequence[str]) -> List[List[Any]]:
         """The first-stage candidate pools: the base ranking, fused with the dense rankings."""
-        import aitl
-
-        queries = list(queries)
-        runs = self.base.search_batch(queries, self.pool)
-        used = [(d, w) for d, w in zip(self.dense, self.weights) if w > 0]
-        if not used:
-            return runs
-        others = [d.search_batch(queries, self.pool) for d, _ in used]
-        weights = [1.0] + [w for _, w in used]
-        return [aitl.fuse_rrf([runs[i]] + [o[i] for o in others], weights, self.pool)
-                for i in range(len(queries))]
+        return self.first.search_batch(list(queries), self.pool)
 
     def search_many(self, queries: Sequence[str]) -> List[List[Any]]:
-        runs = self.pool_many(queries)
-        if self.ranker is not None:
-            runs = self.ranker.rerank_many(list(queries), runs, self.pool)
+        runs = self.retriever.search_batch(list(queries), self.pool)
         if self.second is not None:
             top = self.second.rerank_many(list(queries), [r[:self.depth] for r in runs], self.depth)
             runs = [list(t) + list(r[self.depth:]) for t, r in zip(top, runs)]

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "bindings.hpp"
+#include "py_slots.hpp"
 #include "pyjson.hpp"
 
 namespace aitl::python {
@@ -79,7 +80,7 @@ void bind_bm25(py::module_& m) {
                 for (py::handle d : docs) {
                     if (!py::isinstance<document>(d))
                         throw py::type_error("BM25.add_documents: expected a KnowledgeBase or Documents (got " +
-                                             py_type_name(d) + ")");
+                                             type_name(d) + ")");
                     batch.push_back(d.cast<document>());
                 }
                 py::gil_scoped_release release;
@@ -140,6 +141,7 @@ void bind_bm25(py::module_& m) {
             return "BM25(documents=" + std::to_string(self.size()) + ", k1=" + num(self.config().k1) +
                    ", b=" + num(self.config().b) + ")";
         });
+    register_retriever<bm25>("bm25");  // shared with pipelines and composed retrievers, searched in C++
 }
 
 }  // namespace aitl::python

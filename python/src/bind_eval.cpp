@@ -13,11 +13,10 @@
 #include <sstream>
 
 #include "bindings.hpp"
+#include "py_slots.hpp"
 
 namespace aitl::python {
 namespace {
-
-std::string type_name(py::handle h) { return py::str(py::type::handle_of(h).attr("__name__")); }
 
 bool is_mapping(py::handle h) {
     return PyDict_Check(h.ptr()) || (py::hasattr(h, "items") && py::hasattr(h, "keys"));

@@ -68,10 +68,10 @@ std::vector<relevance_label> labels_arg(py::handle h) {
     std::vector<relevance_label> out;
     auto label_of = [](py::handle doc, py::handle rel, const std::string& f) {
         if (!PyUnicode_Check(doc.ptr()))
-            throw py::type_error("KnowledgeRelevance: field '" + f + ".doc_id' must be str (got " + py_type_name(doc) + ")");
+            throw py::type_error("KnowledgeRelevance: field '" + f + ".doc_id' must be str (got " + type_name(doc) + ")");
         if (!is_bool(rel))
             throw py::type_error("KnowledgeRelevance: field '" + f + ".relevant' must be bool (got " +
-                                 py_type_name(rel) + ")");
+                                 type_name(rel) + ")");
         return relevance_label{doc.cast<std::string>(), PyObject_IsTrue(rel.ptr()) == 1};
     };
     if (PyDict_Check(h.ptr())) {
@@ -84,7 +84,7 @@ std::vector<relevance_label> labels_arg(py::handle h) {
     }
     if (PyUnicode_Check(h.ptr()) || !py::isinstance<py::iterable>(h))
         throw py::type_error("KnowledgeRelevance: field 'labels' must be a list of RelevanceLabel or (doc_id, relevant) "
-                             "pairs, or a dict {doc_id: relevant} (got " + py_type_name(h) + ")");
+                             "pairs, or a dict {doc_id: relevant} (got " + type_name(h) + ")");
     std::size_t i = 0;
     for (py::handle item : py::reinterpret_borrow<py::iterable>(h)) {
         const std::string f = "labels[" + std::to_string(i++) + "]";
@@ -95,7 +95,7 @@ std::vector<relevance_label> labels_arg(py::handle h) {
             out.push_back(label_of(pair[0], pair[1], f));
         } else {
             throw py::type_error("KnowledgeRelevance: field '" + f +
-                                 "' must be a RelevanceLabel or a (doc_id, relevant) pair (got " + py_type_name(item) + ")");
+                                 "' must be a RelevanceLabel or a (doc_id, relevant) pair (got " + type_name(item) + ")");
         }
     }
     return out;
@@ -171,7 +171,7 @@ annotation_body body_arg(py::handle h) {
     if (py::isinstance<knowledge_relevance>(h)) return h.cast<knowledge_relevance>();
     if (py::isinstance<missing_knowledge>(h)) return h.cast<missing_knowledge>();
     throw py::type_error("Annotation: body must be a Preference, Adoption, KnowledgeRelevance or MissingKnowledge (got " +
-                         py_type_name(h) + ")");
+                         type_name(h) + ")");
 }
 
 std::string body_repr(const annotation_body& b);
@@ -390,7 +390,7 @@ py::object to_py_dict(const annotation& a) {
 impression impression_from_py(py::handle h) {
     if (py::isinstance<impression>(h)) return h.cast<impression>();
     if (!PyDict_Check(h.ptr()))
-        throw py::type_error("expected an Impression or a dict (got " + py_type_name(h) + ")");
+        throw py::type_error("expected an Impression or a dict (got " + type_name(h) + ")");
     impression out;
     from_json(py_to_json(h, "Impression.from_dict"), out);
     return out;
@@ -399,7 +399,7 @@ impression impression_from_py(py::handle h) {
 annotation annotation_from_py(py::handle h) {
     if (py::isinstance<annotation>(h)) return h.cast<annotation>();
     if (!PyDict_Check(h.ptr()))
-        throw py::type_error("expected an Annotation or a dict (got " + py_type_name(h) + ")");
+        throw py::type_error("expected an Annotation or a dict (got " + type_name(h) + ")");
     annotation out;
     from_json(py_to_json(h, "Annotation.from_dict"), out);
     return out;

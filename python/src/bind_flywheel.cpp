@@ -27,7 +27,7 @@ using json = nlohmann::json;
 // A 1-D float sequence (list, tuple, numpy array) -> vector<double>; TypeError otherwise.
 std::vector<double> float_vector(py::handle h, const std::string& where) {
     if (PyUnicode_Check(h.ptr()) || PyBytes_Check(h.ptr()) || PyDict_Check(h.ptr()))
-        throw py::type_error(where + ": expected a sequence of floats (got " + py_type_name(h) + ")");
+        throw py::type_error(where + ": expected a sequence of floats (got " + type_name(h) + ")");
     py::array_t<double, py::array::c_style | py::array::forcecast> a;
     try {
         a = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(h);
@@ -35,7 +35,7 @@ std::vector<double> float_vector(py::handle h, const std::string& where) {
     }
     if (!a) {
         PyErr_Clear();
-        throw py::type_error(where + ": expected a sequence of floats (got " + py_type_name(h) + ")");
+        throw py::type_error(where + ": expected a sequence of floats (got " + type_name(h) + ")");
     }
     if (a.ndim() != 1)
         throw dimension_error(where + ": expected a 1-D sequence of per-query scores (got " + std::to_string(a.ndim()) +
@@ -47,10 +47,10 @@ std::map<std::string, std::vector<double>> score_map(py::handle h, const std::st
     std::map<std::string, std::vector<double>> out;
     if (h.is_none()) return out;
     if (!PyDict_Check(h.ptr()))
-        throw py::type_error(where + ": expected a dict {metric: per-query scores} (got " + py_type_name(h) + ")");
+        throw py::type_error(where + ": expected a dict {metric: per-query scores} (got " + type_name(h) + ")");
     for (auto item : py::reinterpret_borrow<py::dict>(h)) {
         if (!PyUnicode_Check(item.first.ptr()))
-            throw py::type_error(where + ": metric names must be str (got " + py_type_name(item.first) + ")");
+            throw py::type_error(where + ": metric names must be str (got " + type_name(item.first) + ")");
         const std::string m = item.first.cast<std::string>();
         out[m] = float_vector(item.second, where + "['" + m + "']");
     }
@@ -61,7 +61,7 @@ gate_scores scores_arg(py::handle h, const char* who) {
     const std::string w = std::string("gate: ") + who;
     if (!PyDict_Check(h.ptr()))
         throw py::type_error(w + ": expected a dict {'fresh': {metric: scores}, 'guard': {metric: scores}} (got " +
-                             py_type_name(h) + ")");
+                             type_name(h) + ")");
     gate_scores s;
     for (auto item : py::reinterpret_borrow<py::dict>(h)) {
         const std::string key = py::str(item.first);
@@ -75,7 +75,7 @@ gate_scores scores_arg(py::handle h, const char* who) {
 
 template <class T>
 T from_dict_arg(py::handle d, const char* where) {
-    if (!PyDict_Check(d.ptr())) throw py::type_error(std::string(where) + ": expected a dict (got " + py_type_name(d) + ")");
+    if (!PyDict_Check(d.ptr())) throw py::type_error(std::string(where) + ": expected a dict (got " + type_name(d) + ")");
     T out;
     from_json(py_to_json(d, where), out);
     return out;
@@ -85,14 +85,14 @@ gate_config gate_config_arg(py::handle h) {
     if (h.is_none()) return gate_config{};
     if (py::isinstance<gate_config>(h)) return h.cast<gate_config>();
     if (PyDict_Check(h.ptr())) return from_dict_arg<gate_config>(h, "gate: config");
-    throw py::type_error("gate: config must be a GateConfig, a dict or None (got " + py_type_name(h) + ")");
+    throw py::type_error("gate: config must be a GateConfig, a dict or None (got " + type_name(h) + ")");
 }
 
 scheduler_config scheduler_config_arg(py::handle h) {
     if (h.is_none()) return scheduler_config{};
     if (py::isinstance<scheduler_config>(h)) return h.cast<scheduler_config>();
     if (PyDict_Check(h.ptr())) return from_dict_arg<scheduler_config>(h, "Scheduler: config");
-    throw py::type_error("Scheduler: config must be a SchedulerConfig, a dict or None (got " + py_type_name(h) + ")");
+    throw py::type_error("Scheduler: config must be a SchedulerConfig, a dict or None (got " + type_name(h) + ")");
 }
 
 std::string list_repr(const std::vector<std::string>& v) {

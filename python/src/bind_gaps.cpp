@@ -28,7 +28,7 @@ gap_report_config gap_config_arg(const py::object& config, const py::kwargs& kwa
     json j = json::object();
     if (!config.is_none()) {
         if (!py::isinstance<py::dict>(config))
-            throw config_error("gap_report: config has the wrong type (got " + py_type_name(config) +
+            throw config_error("gap_report: config has the wrong type (got " + type_name(config) +
                                ", expected a dict or None)");
         j = py_to_json(config, "gap_report");
     }
@@ -43,7 +43,7 @@ gap_report_config gap_config_arg(const py::object& config, const py::kwargs& kwa
 row_matrix encode_with_python(const py::object& encoder, const std::vector<gap_signal>& signals, std::size_t batch) {
     py::object fn = py::hasattr(encoder, "encode") ? encoder.attr("encode") : encoder;
     if (!PyCallable_Check(fn.ptr()))
-        throw config_error("gap_report: the encoder has neither .encode nor __call__ (got " + py_type_name(encoder) +
+        throw config_error("gap_report: the encoder has neither .encode nor __call__ (got " + type_name(encoder) +
                            ", expected None, a HashedEncoder, or an encoder object or function)");
     py::ssize_t dim = -1;
     if (py::hasattr(encoder, "dim")) {
@@ -59,7 +59,7 @@ row_matrix encode_with_python(const py::object& encoder, const std::vector<gap_s
         py::object r = fn(texts);
         auto a = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(r);
         if (!a || a.ndim() != 2)
-            throw dimension_error("gap_report: the encoder must return a 2-D float array (got " + py_type_name(r) +
+            throw dimension_error("gap_report: the encoder must return a 2-D float array (got " + type_name(r) +
                                   ", expected (n, dim) floats)");
         const auto rows = static_cast<std::size_t>(a.shape(0));
         const auto cols = static_cast<py::ssize_t>(a.shape(1));
@@ -81,7 +81,7 @@ std::string encoder_name(const py::object& encoder) {
         py::object v = encoder.attr("version");
         if (!v.is_none()) return py::str(v);
     }
-    return py_type_name(encoder);
+    return type_name(encoder);
 }
 
 gap_report gap_report_py(const py::object& store, const py::object& encoder, const py::object& config,

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "bindings.hpp"
+#include "py_slots.hpp"
 #include "pyjson.hpp"
 
 namespace aitl::python {
@@ -29,17 +30,6 @@ namespace {
 
 using namespace pybind11::literals;
 using nlohmann::json;
-
-// A Python object whose last owner may be a C++ thread: the reference is dropped with the GIL.
-using shared_object = std::shared_ptr<py::object>;
-shared_object share(py::object o) {
-    return shared_object(new py::object(std::move(o)), [](py::object* p) {
-        py::gil_scoped_acquire gil;
-        delete p;
-    });
-}
-
-std::string type_name(py::handle h) { return py::str(py::type::handle_of(h).attr("__name__")); }
 
 reference reference_from_dict(const py::dict& d, const std::string& where) {
     reference r;
@@ -349,6 +339,9 @@ void bind_generate(py::module_& m) {
         "References for a generator from a KnowledgeBase: items are doc ids (score 0), Hits or (id, score) tuples, "
         "best first. Raises NotFoundError for an id not in the knowledge base.");
 
+    m.def("reward_references", [](const std::vector<reference>& refs) { return reward_references(refs); }, "refs"_a,
+          "References as a reward model reads them (RewardModel.score / choose / train): '[doc_id] title\\ntext' "
+          "('[doc_id] text' without a title), the form RewardSelectedGenerator gives it.");
     m.def("split_sentences", [](const std::string& text) { return split_sentences(text); }, "text"_a,
           "The sentences of a text: ends after '.', '!' or '?' followed by whitespace (not after abbreviations "
           "such as 'e.g.' or initials, not inside '4.95'), after CJK full stops, and at line breaks; trimmed.");

@@ -21,21 +21,13 @@
 #include <vector>
 
 #include "bindings.hpp"
+#include "py_slots.hpp"
 #include "pyjson.hpp"
 
 namespace aitl::python {
 namespace {
 
 using namespace pybind11::literals;
-using float_array = py::array_t<float, py::array::c_style | py::array::forcecast>;
-
-// A Python object whose last owner may be a C++ thread: the reference is dropped with the GIL.
-std::shared_ptr<py::object> share(py::object o) {
-    return std::shared_ptr<py::object>(new py::object(std::move(o)), [](py::object* p) {
-        py::gil_scoped_acquire gil;
-        delete p;
-    });
-}
 
 // The encoder of a generation: a private copy of a HashedEncoder (saved as encoder.bin), or a
 // CallbackEncoder / Python encoder (not saved).
@@ -62,35 +54,7 @@ lifecycle_encoder encoder_arg(const py::object& obj, const char* where) {
         e.hashed = std::make_shared<const hashed_encoder>(obj.cast<const hashed_encoder&>());  // a snapshot
         return e;
     }
-    if (py::isinstance<callback_encoder>(obj)) {
-        e.callback = obj.cast<callback_encoder>();
-        return e;
-    }
-    if (!py::hasattr(obj, "dim"))
-        throw config_error(std::string(where) + ": the encoder has no .dim (got " + py_type_name(obj) +
-                           ", expected a HashedEncoder, a CallbackEncoder or an object with .dim and .encode)");
-    py::object dim = obj.attr("dim");
-    if (PyCallable_Check(dim.ptr())) dim = dim();
-    const py::ssize_t d = dim.cast<py::ssize_t>();
-    if (d <= 0)
-        throw config_error(std::string(where) + ": encoder.dim must be positive (got " + std::to_string(d) +
-                           ", expected >= 1)");
-    py::object fn = py::hasattr(obj, "encode") ? obj.attr("encode") : obj;
-    if (!PyCallable_Check(fn.ptr()))
-        throw config_error(std::string(where) + ": the encoder has neither .encode nor __call__ (got " +
-                           py_type_name(obj) + ", expected a callable encoder)");
-    auto f = share(fn);
-    const std::string w = where;
-    e.callback.emplace(static_cast<std::size_t>(d), [f, w](const std::vector<std::string>& texts) -> row_matrix {
-        py::gil_scoped_acquire gil;
-        py::object out = (*f)(py::cast(texts));
-        const float_array a = float_array::ensure(out);
-        if (!a || a.ndim() != 2)
-            throw dimension_error(w + ": the encoder must return a 2-D float array (got " + py_type_name(out) +
-                                  ", expected (n, dim) floats)");
-        return Eigen::Map<const row_matrix>(a.data(), static_cast<Eigen::Index>(a.shape(0)),
-                                            static_cast<Eigen::Index>(a.shape(1)));
-    });
+    e.callback = encoder_from_py(obj, where);
     return e;
 }
 
@@ -104,7 +68,7 @@ model_registry registry_arg(const py::object& obj) {
             if (PyCallable_Check(p.ptr())) p = p();
             return model_registry(py::str(py::module_::import("os").attr("fspath")(p)).cast<std::string>());
         }
-    throw config_error("ServingIndex: not a registry (got " + py_type_name(obj) +
+    throw config_error("ServingIndex: not a registry (got " + type_name(obj) +
                        ", expected a folder path or a registry object with .dir)");
 }
 
@@ -263,6 +227,7 @@ void bind_index_lifecycle(py::module_& m) {
             return "ServingIndex(version=" + repr_str(g->version()) + ", documents=" + std::to_string(g->size()) +
                    ", dim=" + std::to_string(g->dim()) + ")";
         });
+    register_retriever<py_serving>("ServingIndex");  // shared, searched in C++ on the active index
 }
 
 }  // namespace aitl::python

@@ -23,7 +23,7 @@ using namespace pybind11::literals;
 nlohmann::json metadata_arg(const py::object& m, const char* where) {
     if (m.is_none()) return nlohmann::json::object();
     if (!py::isinstance<py::dict>(m))
-        throw py::type_error(std::string(where) + ": metadata must be a dict (got " + py_type_name(m) + ")");
+        throw py::type_error(std::string(where) + ": metadata must be a dict (got " + type_name(m) + ")");
     return py_to_json(m, where);
 }
 
@@ -50,7 +50,7 @@ void bind_kb(py::module_& m) {
             std::string bytes;
             if (py::isinstance<py::bytes>(text)) bytes = text.cast<std::string>();
             else if (py::isinstance<py::str>(text)) bytes = str_arg(text, "parse_json", "text");
-            else throw py::type_error("parse_json: text must be str or bytes (got " + py_type_name(text) + ")");
+            else throw py::type_error("parse_json: text must be str or bytes (got " + type_name(text) + ")");
             nlohmann::json j;
             {
                 py::gil_scoped_release release;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "bindings.hpp"
+#include "py_slots.hpp"
 #include "pyjson.hpp"
 
 namespace aitl::python {
@@ -90,7 +91,7 @@ contrastive_example example_arg(py::handle h, const char* where, std::size_t i) 
         }
     }
     throw config_error(std::string(where) + ": example " + std::to_string(i) + " has the wrong type (got " +
-                       py_type_name(h) + ", expected a ContrastiveExample, a dict or a (query, positive[, negatives[, weight]]) tuple)");
+                       type_name(h) + ", expected a ContrastiveExample, a dict or a (query, positive[, negatives[, weight]]) tuple)");
 }
 
 std::vector<contrastive_example> examples_arg(const py::object& obj, const char* where) {
@@ -107,7 +108,7 @@ ranking_list list_arg(py::handle h, const char* where) {
         py::dict d = py::reinterpret_borrow<py::dict>(h);
         ranking_list l;
         l.query = d["query"].cast<std::string>();
-        l.candidates = hits_arg(d["candidates"], where);
+        l.candidates = hits_from_py(d["candidates"], where);
         if (d.contains("labels")) {
             py::object labels = d["labels"];
             if (py::isinstance<py::dict>(labels))
@@ -127,7 +128,7 @@ ranking_list list_arg(py::handle h, const char* where) {
         }
         return l;
     }
-    throw config_error(std::string(where) + ": a list has the wrong type (got " + py_type_name(h) +
+    throw config_error(std::string(where) + ": a list has the wrong type (got " + type_name(h) +
                        ", expected a RankingList or a dict with query, candidates, labels)");
 }
 
@@ -238,7 +239,7 @@ void bind_learn(py::module_& m) {
                              "labels [(doc id, grade)] with 0 not relevant, 1 relevant, 2 selected; weight.")
         .def(py::init([](std::string query, const py::object& candidates, std::vector<std::pair<std::string, double>> labels,
                          double weight, std::vector<std::pair<std::string, double>> dense) {
-                 return ranking_list{std::move(query), hits_arg(candidates, "RankingList"), std::move(labels), weight,
+                 return ranking_list{std::move(query), hits_from_py(candidates, "RankingList"), std::move(labels), weight,
                                      std::move(dense)};
              }),
              "query"_a, "candidates"_a, "labels"_a = std::vector<std::pair<std::string, double>>{}, "weight"_a = 1.0,
@@ -297,7 +298,7 @@ void bind_learn(py::module_& m) {
         .def(
             "features",
             [](const feature_ranker& r, const std::string& query, const py::object& candidates) {
-                const hits c = hits_arg(candidates, "FeatureRanker.features");
+                const hits c = hits_from_py(candidates, "FeatureRanker.features");
                 Eigen::MatrixXd x;
                 {
                     py::gil_scoped_release release;
@@ -330,7 +331,7 @@ void bind_learn(py::module_& m) {
         .def(
             "score",
             [](const feature_ranker& r, const std::string& query, const py::object& candidates) {
-                const hits c = hits_arg(candidates, "FeatureRanker.score");
+                const hits c = hits_from_py(candidates, "FeatureRanker.score");
                 py::gil_scoped_release release;
                 return r.score(query, c);
             },
@@ -338,7 +339,7 @@ void bind_learn(py::module_& m) {
         .def(
             "rerank",
             [](const feature_ranker& r, const std::string& query, const py::object& candidates, std::size_t k) {
-                const hits c = hits_arg(candidates, "FeatureRanker.rerank");
+                const hits c = hits_from_py(candidates, "FeatureRanker.rerank");
                 py::gil_scoped_release release;
                 return r.rerank(query, c, k);
             },
@@ -347,7 +348,7 @@ void bind_learn(py::module_& m) {
             "rerank_many",
             [](const feature_ranker& r, const std::vector<std::string>& queries, const py::object& candidates, std::size_t k) {
                 std::vector<hits> c;
-                for (py::handle h : candidates) c.push_back(hits_arg(h, "FeatureRanker.rerank_many"));
+                for (py::handle h : candidates) c.push_back(hits_from_py(h, "FeatureRanker.rerank_many"));
                 if (c.size() != queries.size())
                     throw dimension_error("FeatureRanker.rerank_many: candidate lists and queries differ in number (got " +
                                           std::to_string(c.size()) + ", expected " + std::to_string(queries.size()) + ")");
@@ -384,6 +385,7 @@ void bind_learn(py::module_& m) {
         .def_static(
             "load_file", [](const py::object& path, const knowledge_base& kb) { return feature_ranker::load_file(path_arg(path), kb); },
             "path"_a, "kb"_a);
+    register_reranker<feature_ranker>("feature_ranker");  // shared with pipelines, reranks in C++
 }
 
 }  // namespace aitl::python

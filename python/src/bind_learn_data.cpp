@@ -12,6 +12,7 @@
 #include <pybind11/stl.h>
 
 #include <array>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -40,7 +41,8 @@ std::shared_ptr<sqlite_store> store_arg(const py::object& store, const char* whe
 
 compile_options options_arg(std::int64_t after_seq, std::int64_t until_seq, double min_weight,
                             const std::array<double, 3>& strength_weights, bool keep_ties,
-                            bool both_bad_as_kto_negatives, const char* where) {
+                            bool both_bad_as_kto_negatives, std::map<std::string, std::string> models,
+                            const char* where) {
     compile_options o;
     o.after_seq = after_seq;
     o.until_seq = until_seq;
@@ -48,6 +50,7 @@ compile_options options_arg(std::int64_t after_seq, std::int64_t until_seq, doub
     o.strength_weights = strength_weights;
     o.keep_ties = keep_ties;
     o.both_bad_as_kto_negatives = both_bad_as_kto_negatives;
+    o.models = std::move(models);
     validate(o, where);
     return o;
 }
@@ -78,7 +81,8 @@ void def_time_split(py::module_& m, const char* doc) {
 constexpr const char* kWindowDoc =
     "store: a SqliteStore or the path of one (opened read-only). Reads the annotations with after_seq < seq <= "
     "until_seq (until_seq 0: no bound), ignoring those whose weight is 0 or below min_weight; several annotators "
-    "of an impression are merged by weighted majority.";
+    "of an impression are merged by weighted majority. models: {role: version}: only feedback on impressions "
+    "whose models[role] equal these (e.g. {\"retriever\": \"bm25+dense+ranker@v000004\"}); empty: all.";
 
 }  // namespace
 
@@ -210,40 +214,43 @@ void bind_learn_data(py::module_& m) {
     const std::array<double, 3> sw = compile_options{}.strength_weights;
     m.def(
         "compile_retrieval",
-        [](const py::object& store, std::int64_t after_seq, std::int64_t until_seq, double min_weight) {
+        [](const py::object& store, std::int64_t after_seq, std::int64_t until_seq, double min_weight,
+           std::map<std::string, std::string> models) {
             auto o = options_arg(after_seq, until_seq, min_weight, compile_options{}.strength_weights, false, true,
-                                 "compile_retrieval");
+                                 std::move(models), "compile_retrieval");
             return run_compile<std::vector<retrieval_example>>(
                 store, o, "compile_retrieval",
                 [](const feedback_batch& fb, const compile_options& op) { return compile_retrieval(fb, op); });
         },
-        "store"_a, "after_seq"_a = 0, "until_seq"_a = 0, "min_weight"_a = 0.0,
+        "store"_a, "after_seq"_a = 0, "until_seq"_a = 0, "min_weight"_a = 0.0, "models"_a = std::map<std::string, std::string>{},
         (std::string("Retrieval examples, one per distinct query text (repeated queries merged): positives, hard "
                      "negatives, weight (mean annotation weight), timestamp_ms (latest annotation). Queries without a "
                      "positive are left out. ") + kWindowDoc).c_str());
     m.def(
         "compile_rerank",
-        [](const py::object& store, std::int64_t after_seq, std::int64_t until_seq, double min_weight) {
+        [](const py::object& store, std::int64_t after_seq, std::int64_t until_seq, double min_weight,
+           std::map<std::string, std::string> models) {
             auto o = options_arg(after_seq, until_seq, min_weight, compile_options{}.strength_weights, false, true,
-                                 "compile_rerank");
+                                 std::move(models), "compile_rerank");
             return run_compile<std::vector<rerank_list>>(
                 store, o, "compile_rerank",
                 [](const feedback_batch& fb, const compile_options& op) { return compile_rerank(fb, op); });
         },
-        "store"_a, "after_seq"_a = 0, "until_seq"_a = 0, "min_weight"_a = 0.0,
+        "store"_a, "after_seq"_a = 0, "until_seq"_a = 0, "min_weight"_a = 0.0, "models"_a = std::map<std::string, std::string>{},
         (std::string("Rerank lists, one per impression with relevance feedback. ") + kWindowDoc).c_str());
     m.def(
         "compile_preferences",
         [](const py::object& store, std::int64_t after_seq, std::int64_t until_seq, double min_weight,
-           const std::array<double, 3>& strength_weights, bool keep_ties, bool both_bad_as_kto_negatives) {
+           const std::array<double, 3>& strength_weights, bool keep_ties, bool both_bad_as_kto_negatives,
+           std::map<std::string, std::string> models) {
             auto o = options_arg(after_seq, until_seq, min_weight, strength_weights, keep_ties,
-                                 both_bad_as_kto_negatives, "compile_preferences");
+                                 both_bad_as_kto_negatives, std::move(models), "compile_preferences");
             return run_compile<preference_data>(
                 store, o, "compile_preferences",
                 [](const feedback_batch& fb, const compile_options& op) { return compile_preferences(fb, op); });
         },
         "store"_a, "after_seq"_a = 0, "until_seq"_a = 0, "min_weight"_a = 0.0, "strength_weights"_a = sw,
-        "keep_ties"_a = false, "both_bad_as_kto_negatives"_a = true,
+        "keep_ties"_a = false, "both_bad_as_kto_negatives"_a = true, "models"_a = std::map<std::string, std::string>{},
         (std::string("Preference pairs and KTO examples. Preference a/b: chosen = that reply, weight = annotation "
                      "weight x strength_weights[slight, clear, strong]; tie: dropped, or two pairs of weight 0.5 "
                      "(keep_ties); both_bad: two KTO negatives (both_bad_as_kto_negatives). Adoption: used_as_is -> "
@@ -251,14 +258,15 @@ void bind_learn_data(py::module_& m) {
                      "suggestion). ") + kWindowDoc).c_str());
     m.def(
         "compile_qrels",
-        [](const py::object& store, std::int64_t after_seq, std::int64_t until_seq, double min_weight) {
+        [](const py::object& store, std::int64_t after_seq, std::int64_t until_seq, double min_weight,
+           std::map<std::string, std::string> models) {
             auto o = options_arg(after_seq, until_seq, min_weight, compile_options{}.strength_weights, false, true,
-                                 "compile_qrels");
+                                 std::move(models), "compile_qrels");
             return run_compile<feedback_qrels>(
                 store, o, "compile_qrels",
                 [](const feedback_batch& fb, const compile_options& op) { return compile_qrels(fb, op); });
         },
-        "store"_a, "after_seq"_a = 0, "until_seq"_a = 0, "min_weight"_a = 0.0,
+        "store"_a, "after_seq"_a = 0, "until_seq"_a = 0, "min_weight"_a = 0.0, "models"_a = std::map<std::string, std::string>{},
         (std::string("Qrels from relevance feedback, by weighted majority per case (hand-selected = relevant). ") +
          kWindowDoc).c_str());
 

@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "bindings.hpp"
+#include "py_slots.hpp"
 #include "pyjson.hpp"
 
 namespace aitl::python {
@@ -42,53 +43,10 @@ namespace {
 
 using namespace pybind11::literals;
 using nlohmann::json;
-using float_array = py::array_t<float, py::array::c_style | py::array::forcecast>;
-
-// A Python object whose last owner may be a C++ thread: the reference is dropped with the GIL.
-using shared_object = std::shared_ptr<py::object>;
-shared_object share(py::object o) {
-    return shared_object(new py::object(std::move(o)), [](py::object* p) {
-        py::gil_scoped_acquire gil;
-        delete p;
-    });
-}
-
-std::string type_name(py::handle h) { return py::str(py::type::handle_of(h).attr("__name__")); }
-
-bool callable(py::handle h) { return PyCallable_Check(h.ptr()) != 0; }
-
-// A list of Hit or (doc_id, score) pairs from Python.
-hits hits_from_py(const py::handle& result, const char* where) {
-    hits out;
-    if (py::isinstance<py::str>(result) || !py::isinstance<py::iterable>(result))
-        throw py::type_error(std::string(where) + ": expected a list of Hit or (doc_id, score) (got " +
-                             type_name(result) + ")");
-    for (py::handle item : result) {
-        if (py::isinstance<hit>(item)) {
-            out.push_back(item.cast<hit>());
-            continue;
-        }
-        if (!py::isinstance<py::sequence>(item) || py::isinstance<py::str>(item) || py::len(item) != 2)
-            throw py::type_error(std::string(where) + ": expected Hit or (doc_id, score) items (got " + type_name(item) +
-                                 ")");
-        auto pair = item.cast<py::sequence>();
-        out.push_back(hit{pair[0].cast<std::string>(), pair[1].cast<float>()});
-    }
-    return out;
-}
 
 // ------------------------------------------------------------------------------------------
 // Slots
 // ------------------------------------------------------------------------------------------
-
-// The reranker slot: identity, a FeatureRanker, or Python.
-struct py_reranker {
-    std::function<hits(std::string_view, const hits&, std::size_t)> fn;  // empty: identity
-    hits rerank(std::string_view q, const hits& candidates, std::size_t k) const {
-        if (!fn) return identity_reranker{}.rerank(q, candidates, k);
-        return fn(q, candidates, k);
-    }
-};
 
 // The generator slot: any generator behind one type.
 struct py_generator {
@@ -102,58 +60,14 @@ struct py_generator {
 
 using impl_type = basic_pipeline<any_retriever, py_reranker, py_generator, sqlite_store>;
 
-// A Python encoder (a callable(texts) -> (n, dim) array, an object with .dim and .encode, a
-// HashedEncoder or a CallbackEncoder) as a callback_encoder; a callable's dim is found by
-// encoding one text.
-callback_encoder encoder_from_py(const py::object& obj, const knowledge_base& kb) {
-    if (py::isinstance<callback_encoder>(obj)) return obj.cast<callback_encoder>();
-    if (py::isinstance<hashed_encoder>(obj)) {
-        const hashed_encoder* enc = &obj.cast<const hashed_encoder&>();
-        shared_object keep = share(obj);
-        return callback_encoder(enc->dim(), [enc, keep](const std::vector<std::string>& t) { return enc->encode(t); });
-    }
-    py::object fn = py::hasattr(obj, "encode") ? obj.attr("encode") : obj;
-    if (!callable(fn))
-        throw config_error("Pipeline: encoder is not callable (got " + type_name(obj) +
-                           ", expected a callable(texts) -> array (n, dim), an object with .encode, a "
-                           "HashedEncoder or a CallbackEncoder)");
-    shared_object f = share(fn);
-    auto call = [f](const std::vector<std::string>& texts) -> row_matrix {
-        py::gil_scoped_acquire gil;
-        py::object out = (*f)(py::cast(texts));
-        const float_array a = float_array::ensure(out);
-        if (!a || a.ndim() != 2)
-            throw dimension_error("Pipeline: the encoder must return a 2-D float array (got " + type_name(out) +
-                                  (a ? " of " + std::to_string(a.ndim()) + " dimensions" : std::string()) +
-                                  ", expected (n, dim))");
-        return Eigen::Map<const row_matrix>(a.data(), static_cast<Eigen::Index>(a.shape(0)),
-                                            static_cast<Eigen::Index>(a.shape(1)));
-    };
-    std::size_t dim = 0;
-    if (py::hasattr(obj, "dim")) {
-        py::object d = obj.attr("dim");
-        if (callable(d)) d = d();
-        dim = d.cast<std::size_t>();
-    } else {
-        std::string probe = "dimension probe";
-        for (const auto& doc : kb) {
-            probe = doc.indexed_text();
-            break;
-        }
-        dim = static_cast<std::size_t>(call({probe}).cols());
-    }
-    if (dim == 0) throw dimension_error("Pipeline: the encoder's dimension is 0 (got 0, expected >= 1)");
-    return callback_encoder(dim, call);
-}
-
 struct slot_info {
     py::object object;  // what Python gave (None for a built-in)
     std::string kind;   // e.g. "bm25", "feature_ranker", "callable"
 };
 
 // The retriever slot from a kind name, a retriever object, or a callable(query, k).
-std::pair<any_retriever, slot_info> retriever_from_py(const py::object& r, const py::object& encoder,
-                                                      const knowledge_base& kb) {
+std::pair<any_retriever, slot_info> retriever_slot(const py::object& r, const py::object& encoder,
+                                                   const knowledge_base& kb) {
     if (py::isinstance<py::str>(r)) {
         const std::string kind = r.cast<std::string>();
         auto build_bm25 = [&] {
@@ -167,7 +81,12 @@ std::pair<any_retriever, slot_info> retriever_from_py(const py::object& r, const
             if (encoder.is_none())
                 throw config_error("Pipeline: retriever \"" + kind +
                                    "\" needs an encoder (got None, expected a callable(texts) -> array (n, dim))");
-            callback_encoder enc = encoder_from_py(encoder, kb);
+            std::string probe = "dimension probe";
+            for (const auto& doc : kb) {
+                probe = doc.indexed_text();
+                break;
+            }
+            callback_encoder enc = encoder_from_py(encoder, "Pipeline", &probe);
             auto d = std::make_shared<dense_type>(enc, exact_index(enc.dim(), similarity::cosine));
             py::gil_scoped_release release;
             d->add(kb);
@@ -184,57 +103,15 @@ std::pair<any_retriever, slot_info> retriever_from_py(const py::object& r, const
         throw config_error("Pipeline: unknown retriever (got \"" + kind +
                            "\", expected \"bm25\", \"dense\", \"hybrid\", a retriever object or a callable)");
     }
-    if (py::isinstance<bm25>(r)) {
-        shared_object keep = share(r);
-        const bm25* p = &r.cast<const bm25&>();
-        return {any_retriever(std::shared_ptr<const bm25>(keep, p)), {r, "bm25"}};
-    }
-    // DenseRetriever, HybridRetriever (their search releases the GIL) and Python retrievers.
-    const bool has_search = py::hasattr(r, "search") && callable(r.attr("search"));
-    if (!has_search && !callable(r))
-        throw config_error("Pipeline: not a retriever (got " + type_name(r) +
-                           ", expected \"bm25\", \"dense\", \"hybrid\", BM25, DenseRetriever, HybridRetriever, an "
-                           "object with .search(query, k) or a callable(query, k))");
-    struct python_retriever {
-        shared_object fn;
-        hits search(std::string_view q, std::size_t k) const {
-            py::gil_scoped_acquire gil;
-            return hits_from_py((*fn)(py::str(q.data(), q.size()), k), "Pipeline retriever");
-        }
-    };
-    const std::string kind = has_search ? type_name(r) : "callable";
-    return {any_retriever(python_retriever{share(has_search ? r.attr("search") : r)}), {r, kind}};
+    std::string kind;
+    any_retriever made = aitl::python::retriever_from_py(r, "Pipeline", &kind);
+    return {std::move(made), {r, kind}};
 }
 
-std::pair<py_reranker, slot_info> reranker_from_py(const py::object& r) {
-    if (r.is_none()) return {py_reranker{}, {py::none(), "identity"}};
-    if (py::isinstance<feature_ranker>(r)) {
-        // Shared, not copied: fit or load it before handing it over, and pass a new one to
-        // set_reranker to switch models while serving.
-        const feature_ranker* p = &r.cast<const feature_ranker&>();
-        shared_object keep = share(r);
-        return {py_reranker{[p, keep](std::string_view q, const hits& c, std::size_t k) { return p->rerank(q, c, k); }},
-                {r, "feature_ranker"}};
-    }
-    if (py::hasattr(r, "rerank") && callable(r.attr("rerank"))) {
-        shared_object fn = share(r.attr("rerank"));
-        return {py_reranker{[fn](std::string_view q, const hits& c, std::size_t k) {
-                    py::gil_scoped_acquire gil;
-                    return hits_from_py((*fn)(py::str(q.data(), q.size()), py::cast(c), k), "Pipeline reranker");
-                }},
-                {r, type_name(r)}};
-    }
-    if (callable(r)) {
-        shared_object fn = share(r);
-        return {py_reranker{[fn](std::string_view q, const hits& c, std::size_t) {
-                    py::gil_scoped_acquire gil;
-                    return hits_from_py((*fn)(py::str(q.data(), q.size()), py::cast(c)), "Pipeline reranker");
-                }},
-                {r, "callable"}};
-    }
-    throw config_error("Pipeline: not a reranker (got " + type_name(r) +
-                       ", expected None, a FeatureRanker, an object with .rerank(query, hits, k) or a "
-                       "callable(query, hits) -> hits)");
+std::pair<py_reranker, slot_info> reranker_slot(const py::object& r) {
+    std::string kind;
+    py_reranker made = reranker_from_py(r, "Pipeline", &kind);
+    return {std::move(made), {r, kind}};
 }
 
 template <class G>
@@ -324,8 +201,8 @@ public:
         store_ = store;
         const knowledge_base& base = kb_.cast<const knowledge_base&>();
         validate(config, "Pipeline");
-        auto r = retriever_from_py(retriever, encoder, base);
-        auto rr = reranker_from_py(reranker);
+        auto r = retriever_slot(retriever, encoder, base);
+        auto rr = reranker_slot(reranker);
         auto g = generator_from_py(generator, config.champion_variant, config.challenger_variant);
         const std::map<std::string, std::string> defaults{
             {"retriever", r.second.kind + "@0"}, {"reranker", rr.second.kind + "@0"}, {"generator", g.second.kind + "@0"}};
@@ -348,12 +225,12 @@ public:
     // pipeline's mutex, and no thread may wait for the GIL while holding that mutex (serving
     // threads hold it only to copy the parts, without the GIL).
     void set_retriever(const py::object& r, const py::object& encoder, const std::string& version) {
-        auto made = retriever_from_py(r, encoder, kb_.cast<const knowledge_base&>());
+        auto made = retriever_slot(r, encoder, kb_.cast<const knowledge_base&>());
         impl_->set_retriever(std::move(made.first), version);
         retriever_ = made.second;
     }
     void set_reranker(const py::object& r, const std::string& version) {
-        auto made = reranker_from_py(r);
+        auto made = reranker_slot(r);
         impl_->set_reranker(std::move(made.first), version);
         reranker_ = made.second;
     }

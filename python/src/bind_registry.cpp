@@ -85,7 +85,7 @@ void bind_registry(py::module_& m) {
                 for (auto item : files) {
                     if (!py::isinstance<py::str>(item.first))
                         throw py::type_error("ModelRegistry.add: artifact names must be str (got " +
-                                             py_type_name(item.first) + ")");
+                                             type_name(item.first) + ")");
                     f[item.first.cast<std::string>()] = path_arg(py::reinterpret_borrow<py::object>(item.second));
                 }
                 if (static_cast<std::size_t>(py::len(files)) != f.size())

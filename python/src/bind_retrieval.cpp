@@ -13,7 +13,9 @@
 #include <aitl/retrieval/exact.hpp>
 #include <aitl/retrieval/hashed_encoder.hpp>
 #include <aitl/retrieval/hnsw.hpp>
+#include <aitl/retrieval/fused.hpp>
 #include <aitl/retrieval/hybrid.hpp>
+#include <aitl/retrieval/reranked.hpp>
 
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -25,6 +27,7 @@
 #include <vector>
 
 #include "bindings.hpp"
+#include "py_slots.hpp"
 
 namespace aitl::python {
 namespace {
@@ -32,15 +35,6 @@ namespace {
 using namespace pybind11::literals;
 using float_array = py::array_t<float, py::array::c_style | py::array::forcecast>;
 using label_array = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>;
-
-// A Python object whose last owner may be a C++ thread: the reference is dropped with the GIL.
-using shared_object = std::shared_ptr<py::object>;
-shared_object share(py::object o) {
-    return shared_object(new py::object(std::move(o)), [](py::object* p) {
-        py::gil_scoped_acquire gil;
-        delete p;
-    });
-}
 
 std::size_t positive(py::ssize_t v, const char* where, const char* what) {
     if (v <= 0)
@@ -55,8 +49,6 @@ std::size_t threads_arg(py::ssize_t v, const char* where) {
                            ", expected 0 for all hardware threads or a count)");
     return static_cast<std::size_t>(v);
 }
-
-std::string type_name(const py::handle& h) { return py::str(py::type::handle_of(h).attr("__name__")); }
 
 std::string path_arg(const py::object& path) { return py::str(py::module_::import("os").attr("fspath")(path)); }
 
@@ -112,46 +104,6 @@ py::tuple result_tuple(knn_result r, bool one_row) {
 // ------------------------------------------------------------------------------------------
 // Encoders
 // ------------------------------------------------------------------------------------------
-
-// Calls fn(list[str]) with the GIL and copies its (n, dim) float array.
-callback_encoder python_encoder(std::size_t dim, py::object fn) {
-    shared_object f = share(std::move(fn));
-    return callback_encoder(dim, [f](const std::vector<std::string>& texts) -> row_matrix {
-        py::gil_scoped_acquire gil;
-        py::object out = (*f)(py::cast(texts));
-        const float_array a = float_array::ensure(out);
-        if (!a)
-            throw dimension_error("CallbackEncoder.encode: the function must return a float array (got " +
-                                  type_name(out) + ", expected (n, dim) floats)");
-        if (a.ndim() != 2)
-            throw dimension_error("CallbackEncoder.encode: the function returned a " + std::to_string(a.ndim()) +
-                                  "-D array (got " + std::to_string(a.ndim()) + " dimensions, expected 2)");
-        return Eigen::Map<const row_matrix>(a.data(), static_cast<Eigen::Index>(a.shape(0)),
-                                            static_cast<Eigen::Index>(a.shape(1)));
-    });
-}
-
-// Any encoder object from Python: CallbackEncoder, HashedEncoder, or `.dim` + `.encode`/`__call__`.
-callback_encoder encoder_arg(const py::object& obj) {
-    if (py::isinstance<callback_encoder>(obj)) return obj.cast<callback_encoder>();
-    if (py::isinstance<hashed_encoder>(obj)) {
-        const hashed_encoder* enc = &obj.cast<const hashed_encoder&>();
-        shared_object keep = share(obj);
-        return callback_encoder(enc->dim(), [enc, keep](const std::vector<std::string>& texts) { return enc->encode(texts); });
-    }
-    if (!py::hasattr(obj, "dim"))
-        throw config_error("DenseRetriever: the encoder has no .dim (got " +
-                           type_name(obj) +
-                           ", expected a HashedEncoder, a CallbackEncoder or an object with .dim and .encode)");
-    py::object dim = obj.attr("dim");
-    if (PyCallable_Check(dim.ptr())) dim = dim();
-    const py::ssize_t d = dim.cast<py::ssize_t>();
-    py::object fn = py::hasattr(obj, "encode") ? obj.attr("encode") : obj;
-    if (!PyCallable_Check(fn.ptr()))
-        throw config_error("DenseRetriever: the encoder has neither .encode nor __call__ (got " +
-                           type_name(obj) + ", expected a callable encoder)");
-    return python_encoder(positive(d, "DenseRetriever", "encoder.dim"), fn);
-}
 
 // ------------------------------------------------------------------------------------------
 // DenseRetriever: one of two instantiations chosen at run time.
@@ -210,25 +162,6 @@ private:
 // HybridRetriever over any two retrievers.
 // ------------------------------------------------------------------------------------------
 
-// A retriever written in Python (an object with .search(query, k) -> list of Hit or (id, score)).
-struct py_retriever {
-    shared_object obj;
-    hits search(std::string_view q, std::size_t k) const {
-        py::gil_scoped_acquire gil;
-        py::object result = obj->attr("search")(py::str(q.data(), q.size()), k);
-        hits out;
-        for (py::handle item : result) {
-            if (py::isinstance<hit>(item)) {
-                out.push_back(item.cast<hit>());
-            } else {
-                auto pair = item.cast<py::sequence>();
-                out.push_back(hit{pair[0].cast<std::string>(), pair[1].cast<float>()});
-            }
-        }
-        return out;
-    }
-};
-
 class py_hybrid {
 public:
     py_hybrid(any_retriever a, any_retriever b, const fusion_config& cfg, shared_object first, shared_object second)
@@ -246,19 +179,34 @@ private:
     shared_object first_, second_;
 };
 
-any_retriever retriever_arg(const py::object& obj) {
-    if (py::isinstance<py_hybrid>(obj)) return any_retriever(obj.cast<std::shared_ptr<py_hybrid>>());
-    if (py::isinstance<py_dense>(obj)) return any_retriever(obj.cast<std::shared_ptr<py_dense>>());
-    if (py::isinstance<bm25>(obj)) {
-        // Shares the Python object's lifetime: the BM25 lives as long as this reference.
-        shared_object keep = share(obj);
-        const bm25* p = &obj.cast<const bm25&>();
-        return any_retriever(std::shared_ptr<const bm25>(keep, p));
+any_retriever retriever_arg(const py::object& obj, const char* where) { return retriever_from_py(obj, where); }
+
+// Composed retrievers: the C++ composition, plus the Python objects it was made of (for the
+// properties; the C++ parts already share them).
+struct py_fused {
+    fused impl;
+    std::vector<py::object> parts;
+    hits search(std::string_view q, std::size_t k) const { return impl.search(q, k); }
+    std::vector<hits> search_batch(const std::vector<std::string>& qs, std::size_t k, std::size_t threads) const {
+        return impl.search_batch(qs, k, threads);
     }
-    if (py::hasattr(obj, "search")) return any_retriever(py_retriever{share(obj)});
-    throw config_error("HybridRetriever: not a retriever (got " + type_name(obj) +
-                       ", expected BM25, DenseRetriever, HybridRetriever or an object with .search(query, k))");
-}
+};
+struct py_reranked {
+    reranked<any_retriever, py_reranker> impl;
+    py::object retriever, reranker;
+    hits search(std::string_view q, std::size_t k) const { return impl.search(q, k); }
+    std::vector<hits> search_batch(const std::vector<std::string>& qs, std::size_t k, std::size_t threads) const {
+        return impl.search_batch(qs, k, threads);
+    }
+};
+struct py_filtered {
+    filtered<any_retriever> impl;
+    py::object retriever;
+    hits search(std::string_view q, std::size_t k) const { return impl.search(q, k); }
+    std::vector<hits> search_batch(const std::vector<std::string>& qs, std::size_t k, std::size_t threads) const {
+        return impl.search_batch(qs, k, threads);
+    }
+};
 
 template <class Retriever>
 void def_search(py::class_<Retriever, std::shared_ptr<Retriever>>& c, const char* name) {
@@ -428,7 +376,7 @@ void bind_retrieval(py::module_& m) {
                  if (!PyCallable_Check(fn.ptr()))
                      throw config_error("CallbackEncoder: fn is not callable (got " +
                                         type_name(fn) + ", expected a callable)");
-                 return python_encoder(positive(dim, "CallbackEncoder", "dim"), std::move(fn));
+                 return callback_encoder(positive(dim, "CallbackEncoder", "dim"), python_encode(std::move(fn), "CallbackEncoder.encode"));
              }),
              "fn"_a, "dim"_a)
         .def_property_readonly("dim", &callback_encoder::dim)
@@ -454,7 +402,7 @@ void bind_retrieval(py::module_& m) {
                  cfg.M = positive(M, "DenseRetriever", "M");
                  cfg.ef_construction = positive(ef_construction, "DenseRetriever", "ef_construction");
                  cfg.ef = positive(ef, "DenseRetriever", "ef");
-                 const callback_encoder enc = encoder_arg(encoder);
+                 const callback_encoder enc = encoder_from_py(encoder, "DenseRetriever");
                  return std::make_shared<py_dense>(enc, index, parse_similarity(metric), cfg,
                                                    positive(batch_size, "DenseRetriever", "batch_size"), share(encoder));
              }),
@@ -535,7 +483,7 @@ void bind_retrieval(py::module_& m) {
                 cfg.weight = weight;
                 cfg.depth = positive(depth, "HybridRetriever", "depth");
                 cfg.validate();
-                return std::make_shared<py_hybrid>(retriever_arg(first), retriever_arg(second), cfg, share(first),
+                return std::make_shared<py_hybrid>(retriever_arg(first, "HybridRetriever"), retriever_arg(second, "HybridRetriever"), cfg, share(first),
                                                    share(second));
             }),
             "first"_a, "second"_a, "method"_a = "rrf", "rrf_k"_a = 60.0f, "weight"_a = 0.5f, "depth"_a = 100)
@@ -547,12 +495,86 @@ void bind_retrieval(py::module_& m) {
         .def_property_readonly("second", &py_hybrid::second);
     def_search(hyb, "HybridRetriever");
 
+    // ---------------------------------------------------------------- composed retrievers
+    py::class_<py_fused, std::shared_ptr<py_fused>> fus(
+        m, "FusedRetriever",
+        "Weighted reciprocal rank fusion of several retrievers, searched in C++ (aitl::fused).\n\n"
+        "FusedRetriever(retrievers, weights=None, depth=100, rrf_k=60.0): a document scores sum(weight / (rrf_k + "
+        "rank)) over the retrievers' top max(depth, k) (ranks from 1); ties by smaller id. weights: one per retriever, "
+        ">= 0, at least one > 0 (None: all 1); a retriever of weight 0 is not searched. Retrievers: BM25, "
+        "DenseRetriever, HybridRetriever, FusedRetriever, RerankedRetriever, FilteredRetriever, ServingIndex (no "
+        "Python per query), or an object with .search(query, k) (called with the GIL). Raises ConfigError.");
+    fus.def(py::init([](const std::vector<py::object>& retrievers, const py::object& weights, py::ssize_t depth,
+                        double rrf_k) {
+                std::vector<any_retriever> parts;
+                for (const auto& r : retrievers) parts.push_back(retriever_arg(r, "FusedRetriever"));
+                std::vector<double> w;
+                if (!weights.is_none()) w = weights.cast<std::vector<double>>();
+                return std::make_shared<py_fused>(
+                    py_fused{fused(std::move(parts), std::move(w), positive(depth, "FusedRetriever", "depth"), rrf_k),
+                             retrievers});
+            }),
+            "retrievers"_a, "weights"_a = py::none(), "depth"_a = 100, "rrf_k"_a = 60.0)
+        .def_property_readonly("retrievers", [](const py_fused& self) { return self.parts; })
+        .def_property_readonly("weights", [](const py_fused& self) { return self.impl.weights(); })
+        .def_property_readonly("depth", [](const py_fused& self) { return self.impl.depth(); })
+        .def_property_readonly("rrf_k", [](const py_fused& self) { return self.impl.rrf_k(); });
+    def_search(fus, "FusedRetriever");
+
+    py::class_<py_reranked, std::shared_ptr<py_reranked>> rer(
+        m, "RerankedRetriever",
+        "A reranker over the top of a first stage, as one retriever (aitl::reranked): search(query, k) takes the "
+        "first stage's top max(depth, k) and returns the reranker's best k of them (depth 0: k).\n\n"
+        "RerankedRetriever(retriever, reranker, depth=0): retriever as for FusedRetriever; reranker: a FeatureRanker "
+        "(shared, searched in C++), None (identity), an object with .rerank(query, hits, k) or a "
+        "callable(query, hits) -> hits (called with the GIL).");
+    rer.def(py::init([](const py::object& retriever, const py::object& reranker, py::ssize_t depth) {
+                if (depth < 0)
+                    throw config_error("RerankedRetriever: depth out of range (got " + std::to_string(depth) +
+                                       ", expected >= 0)");
+                return std::make_shared<py_reranked>(
+                    py_reranked{reranked<any_retriever, py_reranker>(retriever_arg(retriever, "RerankedRetriever"),
+                                                                     reranker_from_py(reranker, "RerankedRetriever"),
+                                                                     static_cast<std::size_t>(depth)),
+                                retriever, reranker});
+            }),
+            "retriever"_a, "reranker"_a, "depth"_a = 0)
+        .def_property_readonly("retriever", [](const py_reranked& self) { return self.retriever; })
+        .def_property_readonly("reranker", [](const py_reranked& self) { return self.reranker; })
+        .def_property_readonly("depth", [](const py_reranked& self) { return self.impl.depth(); });
+    def_search(rer, "RerankedRetriever");
+
+    py::class_<py_filtered, std::shared_ptr<py_filtered>> fil(
+        m, "FilteredRetriever",
+        "A retriever that never returns some documents, which stay indexed (aitl::filtered): search(query, k) takes "
+        "the inner top max(depth, k) (depth 0: k + the number excluded), drops the excluded ids and returns the "
+        "first k left.\n\nFilteredRetriever(retriever, exclude, depth=0).");
+    fil.def(py::init([](const py::object& retriever, std::vector<std::string> exclude, py::ssize_t depth) {
+                if (depth < 0)
+                    throw config_error("FilteredRetriever: depth out of range (got " + std::to_string(depth) +
+                                       ", expected >= 0)");
+                return std::make_shared<py_filtered>(
+                    py_filtered{filtered<any_retriever>(retriever_arg(retriever, "FilteredRetriever"), std::move(exclude),
+                                                        static_cast<std::size_t>(depth)),
+                                retriever});
+            }),
+            "retriever"_a, "exclude"_a, "depth"_a = 0)
+        .def_property_readonly("retriever", [](const py_filtered& self) { return self.retriever; })
+        .def_property_readonly("excluded", [](const py_filtered& self) { return self.impl.excluded(); });
+    def_search(fil, "FilteredRetriever");
+
+    register_retriever<py_dense>("DenseRetriever");
+    register_retriever<py_hybrid>("HybridRetriever");
+    register_retriever<py_fused>("FusedRetriever");
+    register_retriever<py_reranked>("RerankedRetriever");
+    register_retriever<py_filtered>("FilteredRetriever");
+
     m.def(
         "fuse_rrf",
         [](const std::vector<py::object>& lists, std::vector<double> weights, py::ssize_t k, double rrf_k) {
             std::vector<hits> hs;
             hs.reserve(lists.size());
-            for (const auto& l : lists) hs.push_back(hits_arg(l, "fuse_rrf"));
+            for (const auto& l : lists) hs.push_back(hits_from_py(l, "fuse_rrf"));
             std::vector<const hits*> ptrs;
             for (const auto& h : hs) ptrs.push_back(&h);
             const auto n = static_cast<std::size_t>(positive(k, "fuse_rrf", "k"));

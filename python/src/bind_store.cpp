@@ -80,13 +80,13 @@ record_kind kind_of(py::handle h) {
     if (py::isinstance<annotation>(h)) return record_kind::annotation;
     if (!PyDict_Check(h.ptr()))
         throw py::type_error("SqliteStore.append: expected an Impression, an Annotation, a dict or a list of them (got " +
-                             py_type_name(h) + ")");
+                             type_name(h) + ")");
     PyObject* t = PyDict_GetItemString(h.ptr(), "type");
     if (t == nullptr)
         throw config_error("SqliteStore.append: field 'type': missing required key (expected 'impression', "
                            "'preference', 'adoption', 'knowledge_relevance' or 'missing_knowledge')");
     if (!PyUnicode_Check(t))
-        throw config_error("SqliteStore.append: field 'type': wrong type (got " + py_type_name(t) + ", expected string)");
+        throw config_error("SqliteStore.append: field 'type': wrong type (got " + type_name(t) + ", expected string)");
     return py::str(t).cast<std::string>() == "impression" ? record_kind::impression : record_kind::annotation;
 }
 
@@ -189,7 +189,7 @@ constexpr const char* filters_doc =
 
 std::shared_ptr<sqlite_store> store_from_py(py::handle h, const char* where) {
     if (!py::isinstance<py_store>(h))
-        throw py::type_error(std::string(where) + ": expected a SqliteStore (got " + py_type_name(h) + ")");
+        throw py::type_error(std::string(where) + ": expected a SqliteStore (got " + type_name(h) + ")");
     return h.cast<const py_store&>().get(where);
 }
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "bindings.hpp"
+#include "py_slots.hpp"
 #include "pyjson.hpp"
 
 namespace aitl::python {
@@ -35,11 +36,11 @@ py::array_t<float> to_numpy(row_matrix&& m) {
 
 std::vector<std::string> texts_arg(const py::handle& texts, const char* where) {
     if (py::isinstance<py::str>(texts) || py::isinstance<py::bytes>(texts))
-        throw py::type_error(std::string(where) + ": texts must be a list of str (got a single " + py_type_name(texts) + ")");
+        throw py::type_error(std::string(where) + ": texts must be a list of str (got a single " + type_name(texts) + ")");
     std::vector<std::string> out;
     for (py::handle t : texts) {
         if (!py::isinstance<py::str>(t))
-            throw py::type_error(std::string(where) + ": texts must be str (got " + py_type_name(t) + ")");
+            throw py::type_error(std::string(where) + ": texts must be str (got " + type_name(t) + ")");
         out.push_back(t.cast<std::string>());
     }
     return out;
@@ -197,6 +198,7 @@ void bind_text(py::module_& m) {
             return "HashedEncoder(dim=" + std::to_string(c.dim) + ", buckets=" + std::to_string(c.buckets) +
                    ", seed=" + std::to_string(c.seed) + ")";
         });
+    register_encoder<hashed_encoder>();  // shared with dense retrievers, encoded in C++
 }
 
 }  // namespace aitl::python

@@ -51,6 +51,9 @@ py::object to_py_dict(const annotation& a);
 // StateError when it is closed.
 std::shared_ptr<basic_sqlite_store<std::mutex>> store_from_py(py::handle h, const char* where);
 
+// The name of a Python object's type, for messages.
+inline std::string type_name(py::handle h) { return py::str(py::type::handle_of(h).attr("__name__")); }
+
 // A dict typed for the stubs (dict[str, Any]).
 using dict_t = py::typing::Dict<py::str, py::object>;
 inline dict_t as_dict_t(py::object o) { return py::reinterpret_steal<dict_t>(o.release()); }
@@ -66,20 +69,4 @@ inline std::string repr_str(const std::string& s, std::size_t max = 40) {
     return py::repr(py::str(cut)).cast<std::string>();
 }
 
-// Hits from a Python iterable of Hit or (id, score) pairs; config_error naming `where` otherwise.
-inline hits hits_arg(py::handle obj, const char* where) {
-    hits out;
-    for (py::handle h : obj) {
-        if (py::isinstance<hit>(h)) {
-            out.push_back(h.cast<hit>());
-        } else {
-            py::sequence s = py::reinterpret_borrow<py::sequence>(h);
-            if (s.size() != 2)
-                throw config_error(std::string(where) + ": a candidate is not (id, score) (got " + std::to_string(s.size()) +
-                                   " items, expected a Hit or 2)");
-            out.push_back(hit{s[0].cast<std::string>(), s[1].cast<float>()});
-        }
-    }
-    return out;
-}
 }  // namespace aitl::python

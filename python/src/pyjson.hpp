@@ -10,6 +10,8 @@
 #include <aitl/detail/json_parse.hpp>
 #include <aitl/error.hpp>
 
+#include "bindings.hpp"
+
 namespace aitl::python {
 namespace py = pybind11;
 
@@ -40,8 +42,6 @@ inline py::object json_to_py(const nlohmann::json& j) {
             return py::none();
     }
 }
-
-inline std::string py_type_name(py::handle h) { return py::str(py::type::handle_of(h).attr("__name__")); }
 
 // A Python str -> UTF-8; a lone surrogate (which UTF-8 cannot hold) is a ConfigError naming the
 // field and the index instead of pybind11's "Unable to cast Python instance of type str".
@@ -86,7 +86,7 @@ inline nlohmann::json py_to_json(py::handle h, const std::string& where, std::si
         nlohmann::json out = nlohmann::json::object();
         for (auto item : h.cast<py::dict>()) {
             if (!py::isinstance<py::str>(item.first))
-                throw py::type_error(where + ": dict keys must be str (got " + py_type_name(item.first) + ")");
+                throw py::type_error(where + ": dict keys must be str (got " + type_name(item.first) + ")");
             out[str_arg(item.first, where, "(key)")] = py_to_json(item.second, where, depth + 1);
         }
         return out;
@@ -98,7 +98,7 @@ inline nlohmann::json py_to_json(py::handle h, const std::string& where, std::si
     }
     if (py::hasattr(h, "__index__")) return py_to_json(h.attr("__index__")(), where, depth);  // numpy integers
     if (py::hasattr(h, "__float__")) return py::float_(h.attr("__float__")()).cast<double>();
-    throw py::type_error(where + ": cannot store a " + py_type_name(h) +
+    throw py::type_error(where + ": cannot store a " + type_name(h) +
                          " in JSON (expected None, bool, int, float, str, list or dict)");
 }
 

@@ -9,8 +9,10 @@
 #include <aitl/retrieval/callback_encoder.hpp>
 #include <aitl/retrieval/dense.hpp>
 #include <aitl/retrieval/exact.hpp>
+#include <aitl/retrieval/fused.hpp>
 #include <aitl/retrieval/hnsw.hpp>
 #include <aitl/retrieval/hybrid.hpp>
+#include <aitl/retrieval/reranked.hpp>
 #include <aitl/types.hpp>
 
 #include <atomic>
@@ -938,6 +940,111 @@ TEST_CASE("hybrid fuses BM25 and a dense retriever over the same documents", "[h
     const auto batch = h.search_batch({"reset password", "pets apartment"}, 1, 2);
     CHECK(batch[0][0].id == "password");
     CHECK(batch[1][0].id == "pets");
+}
+
+// Reverses the candidates (a reranker whose effect is easy to see).
+struct reverse_reranker {
+    mutable std::atomic<std::size_t> last_candidates{0};
+    reverse_reranker() = default;
+    reverse_reranker(const reverse_reranker&) {}
+    aitl::hits rerank(std::string_view, const aitl::hits& candidates, std::size_t k) const {
+        last_candidates = candidates.size();
+        aitl::hits out(candidates.rbegin(), candidates.rend());
+        for (std::size_t i = 0; i < out.size(); ++i) out[i].score = static_cast<float>(out.size() - i);
+        if (out.size() > k) out.resize(k);
+        return out;
+    }
+};
+
+TEST_CASE("fused: weighted RRF of several retrievers, zero-weight parts never searched", "[hybrid]") {
+    auto a = std::make_shared<fixed_retriever>(aitl::hits{{"A", 9}, {"B", 8}, {"C", 7}});
+    auto b = std::make_shared<fixed_retriever>(aitl::hits{{"C", 5}, {"D", 4}});
+    auto z = std::make_shared<fixed_retriever>(aitl::hits{{"Z", 1}});
+    aitl::fused f({aitl::any_retriever(a), aitl::any_retriever(b), aitl::any_retriever(z)}, {1.0, 2.0, 0.0}, 4, 0.0);
+    static_assert(aitl::is_retriever_v<aitl::fused>, "fused is a retriever");
+    // A 1/1, B 1/2, C 1/3 + 2/1, D 2/2
+    const aitl::hits top = f.search("q", 3);
+    REQUIRE(top.size() == 3);
+    CHECK(top[0].id == "C");
+    CHECK(top[0].score == Approx(1.0 / 3 + 2.0));
+    CHECK(top[1].id == "A");
+    CHECK(top[2].id == "D");
+    CHECK(a->last_k == 4);  // max(depth, k)
+    CHECK(z->last_k == 0);  // weight 0: not searched
+    f.search("q", 6);
+    CHECK(a->last_k == 6);
+    CHECK(f.search_batch({"x", "y"}, 3, 2)[1] == top);
+    // the same as the free function over the same lists
+    const aitl::hits la = a->search("q", 4), lb = b->search("q", 4);
+    CHECK(aitl::fuse_rrf({&la, &lb}, {1.0, 2.0}, 3, 0.0) == top);
+    CHECK_THROWS_AS(f.search("q", 0), aitl::config_error);
+    CHECK_THROWS_AS(aitl::fused({}), aitl::config_error);
+    CHECK_THROWS_AS(aitl::fused({aitl::any_retriever()}), aitl::config_error);
+    CHECK_THROWS_AS(aitl::fused({aitl::any_retriever(a)}, {1.0, 1.0}), aitl::config_error);
+    CHECK_THROWS_AS(aitl::fused({aitl::any_retriever(a)}, {0.0}), aitl::config_error);
+    CHECK_THROWS_AS(aitl::fused({aitl::any_retriever(a)}, {-1.0}), aitl::config_error);
+    CHECK_THROWS_AS(aitl::fused({aitl::any_retriever(a)}, {std::nan("")}), aitl::config_error);
+    CHECK_THROWS_AS(aitl::fused({aitl::any_retriever(a)}, {}, 0), aitl::config_error);
+    CHECK_THROWS_AS(aitl::fused({aitl::any_retriever(a)}, {}, 10, -1.0), aitl::config_error);
+}
+
+TEST_CASE("reranked: the reranker orders the first stage's top max(depth, k)", "[hybrid]") {
+    auto first = std::make_shared<fixed_retriever>(aitl::hits{{"A", 5}, {"B", 4}, {"C", 3}, {"D", 2}, {"E", 1}});
+    auto ranker = std::make_shared<reverse_reranker>();
+    aitl::reranked<fixed_retriever, reverse_reranker> r(first, ranker, 4);
+    static_assert(aitl::is_retriever_v<aitl::reranked<fixed_retriever, reverse_reranker>>, "reranked is a retriever");
+    const aitl::hits top = r.search("q", 2);
+    CHECK(first->last_k == 4);
+    CHECK(ranker->last_candidates == 4);
+    REQUIRE(top.size() == 2);
+    CHECK(top[0].id == "D");  // the pool's last comes first: the whole pool was reranked
+    CHECK(top[1].id == "C");
+    const auto batch = r.search_batch({"x", "y", "z"}, 2, 2);
+    REQUIRE(batch.size() == 3);
+    CHECK(batch[2] == top);
+    aitl::reranked<fixed_retriever, reverse_reranker> exact(fixed_retriever({{"A", 2}, {"B", 1}, {"C", 0}}),
+                                                              reverse_reranker{});
+    CHECK(exact.search("q", 2)[0].id == "B");  // depth 0: rerank exactly k
+    aitl::reranked<fixed_retriever, reverse_reranker> none(fixed_retriever({}), reverse_reranker{}, 10);
+    CHECK(none.search("q", 3).empty());
+    CHECK_THROWS_AS(r.search("q", 0), aitl::config_error);
+    CHECK_THROWS_AS((aitl::reranked<fixed_retriever, reverse_reranker>(std::shared_ptr<fixed_retriever>(), ranker)),
+                    aitl::config_error);
+}
+
+TEST_CASE("filtered: excluded documents are never returned but stay in the inner retriever", "[hybrid]") {
+    auto inner = std::make_shared<fixed_retriever>(aitl::hits{{"A", 5}, {"B", 4}, {"C", 3}, {"D", 2}});
+    aitl::filtered<fixed_retriever> f(inner, {"B", "Z"});
+    const aitl::hits top = f.search("q", 2);
+    CHECK(inner->last_k == 4);  // k + the excluded count
+    REQUIRE(top.size() == 2);
+    CHECK(top[0].id == "A");
+    CHECK(top[1].id == "C");
+    CHECK(f.excluded() == std::vector<std::string>{"B", "Z"});
+    CHECK(f.search_batch({"x", "y"}, 2, 2)[1] == top);
+    aitl::filtered<fixed_retriever> deep(inner, {"A", "B", "C"}, 3);
+    CHECK(deep.search("q", 2).empty());  // the depth held only excluded documents
+    CHECK(inner->last_k == 3);
+    aitl::filtered<fixed_retriever> none(inner, {});
+    CHECK(none.search("q", 1).size() == 1);
+    // composed: BM25 + a dense retriever fused, reranked, filtered; all shared, searched in C++
+    aitl::knowledge_base kb;
+    kb.add(aitl::document{"refund", "Refunds", "how to get a refund for a cancelled booking"});
+    kb.add(aitl::document{"refund-old", "Refunds (old)", "refund for a cancelled booking, the old policy"});
+    kb.add(aitl::document{"password", "Passwords", "reset your password from the login page"});
+    auto lexical = std::make_shared<aitl::bm25>();
+    lexical->add(kb);
+    auto dense = std::make_shared<aitl::dense_retriever<letter_encoder, aitl::exact_index>>(
+        letter_encoder{}, aitl::exact_index(26, aitl::similarity::cosine));
+    dense->add(kb);
+    auto pool = std::make_shared<aitl::fused>(
+        std::vector<aitl::any_retriever>{aitl::any_retriever(lexical), aitl::any_retriever(dense)},
+        std::vector<double>{1.0, 0.5}, 10);
+    aitl::filtered<aitl::reranked<aitl::fused, aitl::identity_reranker>> served(
+        aitl::reranked<aitl::fused, aitl::identity_reranker>(pool, aitl::identity_reranker{}, 10), {"refund-old"});
+    const aitl::hits got = served.search("refund cancelled booking", 3);
+    REQUIRE(got.size() == 2);  // all three were candidates; the excluded one is gone
+    CHECK(((got[0].id == "refund" && got[1].id == "password") || (got[0].id == "password" && got[1].id == "refund")));
 }
 
 TEST_CASE("hnsw_index: a label removed and added again works when its element had no neighbours", "[hnsw]") {

@@ -4,10 +4,13 @@
 #include <aitl/concepts.hpp>
 #include <aitl/error.hpp>
 #include <aitl/kb/knowledge_base.hpp>
+#include <aitl/learn/compile.hpp>
 #include <aitl/pipeline.hpp>
 #include <aitl/pipeline_config.hpp>
 #include <aitl/rerank/feature_ranker.hpp>
+#include <aitl/retrieval/any_retriever.hpp>
 #include <aitl/retrieval/bm25.hpp>
+#include <aitl/retrieval/reranked.hpp>
 #include <aitl/store/sqlite_store.hpp>
 
 #include <atomic>
@@ -398,6 +401,71 @@ TEST_CASE("A pipeline with a learned feature ranker shows the ranker's top n", "
     CHECK(hits_ranker > hits_bm25);
     WARN("relevant FAQs in the top 8 of 100 held-out questions: ranker " << hits_ranker << ", bm25 " << hits_bm25);
     CHECK(p.store().stats().impressions == 100);
+}
+
+TEST_CASE("Provenance: impressions name the versions that served them; compile selects feedback by version",
+          "[pipeline][provenance]") {
+    temp_dir tmp;
+    const auto& data = dstc11();
+    // the champion as C++ objects the pipeline owns: BM25 reranked over its top 100
+    using served = aitl::any_retriever;
+    auto v1 = std::make_shared<aitl::reranked<aitl::bm25, aitl::feature_ranker>>(
+        shared_bm25(), std::make_shared<aitl::feature_ranker>(trained_ranker(100)), 100);
+    auto v2 = std::make_shared<aitl::reranked<aitl::bm25, aitl::feature_ranker>>(
+        shared_bm25(), std::make_shared<aitl::feature_ranker>(trained_ranker(200)), 100);
+    aitl::basic_pipeline<served, aitl::identity_reranker, test_generator, aitl::sqlite_store> p(
+        data.kb, served(shared_bm25()), aitl::identity_reranker{}, test_generator{}, aitl::sqlite_store(tmp.db()),
+        config_with_models());
+    auto serve_and_label = [&](std::size_t from) {
+        std::vector<aitl::support_case> cases;
+        for (std::size_t i = from; i < from + 10; ++i) cases.push_back(case_of(i));
+        const auto imps = p.suggest_many(cases);
+        for (const auto& imp : imps) {
+            aitl::knowledge_relevance kr;
+            kr.labels.push_back(aitl::relevance_label{imp.shown[0].doc_id, true});
+            p.record(annotation_of(imp, kr));
+        }
+        return imps;
+    };
+    const auto base = serve_and_label(300);
+    p.set_retriever(served(v1), "bm25+ranker@v000001");  // promotion
+    const auto first = serve_and_label(310);
+    p.set_retriever(served(v2), "bm25+ranker@v000002");  // promotion
+    const auto second = serve_and_label(320);
+    p.set_retriever(served(v1), "bm25+ranker@v000001");  // rollback
+    const auto back = serve_and_label(330);
+    for (const auto& imp : base) CHECK(imp.models.at("retriever") == "bm25@1");
+    for (const auto& imp : first) CHECK(imp.models.at("retriever") == "bm25+ranker@v000001");
+    for (const auto& imp : second) CHECK(imp.models.at("retriever") == "bm25+ranker@v000002");
+    for (const auto& imp : back) {
+        CHECK(imp.models.at("retriever") == "bm25+ranker@v000001");
+        CHECK(imp.models.at("reranker") == "identity@0");
+        // what was served is the composed champion's ranking
+        const auto want = v1->search(imp.query, 75);
+        REQUIRE(imp.retrieved.size() == want.size());
+        for (std::size_t i = 0; i < want.size(); ++i) CHECK(imp.retrieved[i].doc_id == want[i].id);
+    }
+    // stored and read back with the same names
+    for (const auto& imp : p.store().impressions(aitl::store_filter{}))
+        CHECK(imp.models.at("retriever").rfind("bm25", 0) == 0);
+    aitl::compile_options o;
+    o.models = {{"retriever", "bm25+ranker@v000001"}};
+    const auto lists = aitl::compile_rerank(p.store(), o);
+    std::set<std::string> got;
+    for (const auto& l : lists) got.insert(l.impression_id);
+    std::set<std::string> want;
+    for (const auto* batch : {&first, &back})
+        for (const auto& imp : *batch) want.insert(imp.id);
+    CHECK(got == want);
+    o.models = {{"retriever", "bm25+ranker@v000002"}, {"generator", "test@1"}};
+    CHECK(aitl::compile_rerank(p.store(), o).size() == second.size());
+    o.models = {{"retriever", "bm25+ranker@v000002"}, {"generator", "other@1"}};
+    CHECK(aitl::compile_rerank(p.store(), o).empty());
+    o.models = {{"retriever", ""}};
+    CHECK_THROWS_AS(aitl::compile_rerank(p.store(), o), aitl::config_error);
+    const nlohmann::json j = aitl::compile_options{{}, {}, {1.0, 2.0, 3.0}, false, true, 0.0, {{"retriever", "x@1"}}};
+    CHECK(j.at("models").at("retriever") == "x@1");
+    CHECK(j.get<aitl::compile_options>().models == std::map<std::string, std::string>{{"retriever", "x@1"}});
 }
 
 TEST_CASE("suggest_many logs a batch in one transaction; a failing case stores nothing", "[pipeline]") {

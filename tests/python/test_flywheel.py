@@ -92,6 +92,68 @@ def test_rollback_restores_the_previous_champion_bit_for_bit(dstc11_run):
     assert reg.champion["version"] == current
 
 
+def test_impressions_name_the_champion_that_served_them(dstc11_run):
+    """Provenance: each round's impressions name the retriever version that was champion when
+    they were served (the base, then each promoted registry version), through C++ slots."""
+    fw, rows = dstc11_run
+    imps = fw.store.impressions()
+    assert sum(r["served"] for r in rows) == len(imps)
+    at = 0
+    for prev, row in zip(rows, rows[1:]):
+        served = imps[at:at + row["served"]]
+        at += row["served"]
+        versions = {i.models["retriever"] for i in served}
+        assert len(versions) == 1, versions
+        (name,) = versions
+        assert name.endswith("@" + prev["champion"]), (name, prev["champion"])
+        assert name.startswith("bm25"), name
+    assert {i.models["retriever"].split("@")[1] for i in imps} >= {"base"} | {
+        r["challenger"] for r in rows[:-1] if r.get("promoted")}
+    # the served retriever is the C++ composition, with no Python callback per query
+    assert isinstance(fw.pipeline.retriever, (aitl.FilteredRetriever, aitl.BM25))
+    served = fw.pipeline.retriever
+    inner = served.retriever if isinstance(served, aitl.FilteredRetriever) else served
+    assert inner is fw.champion.retriever()
+
+
+def test_rollback_serves_the_previous_champion_and_compile_selects_by_version(dstc11_run):
+    fw, rows = dstc11_run
+    promoted = [r["challenger"] for r in rows if r.get("promoted")]
+    current = fw.registry.champion["version"]
+    cases = fw.test[:5]
+    if len(promoted) < 2:
+        assert fw.rollback() is None  # nothing to roll back to: nothing changes
+        assert fw.registry.champion["version"] == current
+        previous = current
+    else:
+        previous = promoted[-2]
+        assert fw.rollback() == previous
+        assert fw.champion.version == previous
+    imps = fw.serve(cases)
+    name = imps[0]["models"]["retriever"]
+    assert name.endswith("@" + previous)
+    assert {i["models"]["retriever"] for i in imps} == {name}
+    # the served system ranks as the champion evaluated
+    q = [fw.dataset.queries[c] for c in cases]
+    want = [[h.id for h in r if h.id not in fw.hidden][:fw.config.k] for r in fw.champion.rank(q)]
+    assert [[c["doc_id"] for c in i["retrieved"]] for i in imps] == want
+    # feedback selected by the model version that produced it
+    anns = [a for imp in imps for a in fw.agents.annotate(imp, agents=fw.annotators)]
+    fw.store.append(anns)
+    got = aitl.compile_rerank(fw.store, models={"retriever": name})
+    mine = {i["id"] for i in imps}
+    by_version = {i.id for i in fw.store.impressions() if i.models["retriever"] == name}
+    assert got and {l.impression_id for l in got} <= by_version
+    assert {l.impression_id for l in got} & mine
+    other = aitl.compile_rerank(fw.store, models={"retriever": "bm25@base"})
+    assert not {l.impression_id for l in other} & by_version
+    assert aitl.compile_rerank(fw.store, models={"retriever": "nobody@v9"}) == []
+    with pytest.raises(aitl.ConfigError, match="models"):
+        aitl.compile_rerank(fw.store, models={"retriever": ""})
+    if len(promoted) >= 2:  # roll forward again, as the registry test does
+        fw.registry.promote(current, {"reason": "test: roll forward"})
+
+
 def test_the_gap_report_surfaces_the_withheld_documents(dstc11_run):
     fw, _ = dstc11_run
     gaps = fw.gap_report()

@@ -51,3 +51,14 @@ def test_cmake_project_version_agrees():
 
 def test_version_is_semantic():
     assert re.fullmatch(r"\d+\.\d+\.\d+", aitl.__version__)
+
+
+def test_the_umbrella_header_includes_every_public_header():
+    """aitl.hpp includes every public header but the opt-in retrieval/hnsw.hpp (and detail/)."""
+    root = REPO / "include" / "aitl"
+    text = (root / "aitl.hpp").read_text(encoding="utf-8")
+    included = set(re.findall(r'^#include "([^"]+)"', text, flags=re.M))
+    public = {p.relative_to(root).as_posix() for p in root.rglob("*.hpp")
+              if p.parent.name != "detail" and p.name != "aitl.hpp"} - {"retrieval/hnsw.hpp"}
+    assert public - included == set(), "missing from aitl.hpp"
+    assert included - public == set(), "aitl.hpp includes what is not a public header"

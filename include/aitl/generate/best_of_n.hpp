@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "../concepts.hpp"
+#include "../detail/shared_component.hpp"
 #include "../error.hpp"
 #include "reference.hpp"
 
@@ -98,25 +99,6 @@ struct scored_reply {
     double score = 0.0;
 };
 
-namespace detail {
-template <class T>
-struct is_shared_ptr_of : std::false_type {};
-template <class T>
-struct is_shared_ptr_of<std::shared_ptr<T>> : std::true_type {};
-
-// A value is moved into a new shared_ptr; a shared_ptr is shared (null: config_error).
-template <class T, class Arg>
-std::shared_ptr<const T> shared_component(Arg&& arg, const char* where) {
-    using A = std::decay_t<Arg>;
-    if constexpr (is_shared_ptr_of<A>::value) {
-        std::shared_ptr<const T> p = std::forward<Arg>(arg);
-        if (!p) throw config_error(std::string(where) + ": null component (got nullptr, expected an object)");
-        return p;
-    } else {
-        return std::make_shared<const T>(std::forward<Arg>(arg));
-    }
-}
-}  // namespace detail
 
 /**
  * @brief A generator that generates several variants of another generator and serves the one
@@ -157,8 +139,8 @@ public:
     template <class G, class M>
     reward_selected_generator(G&& generator, M&& reward_model, std::vector<std::string> candidates = {},
                               std::string name = "best")
-        : generator_(detail::shared_component<Generator>(std::forward<G>(generator), where)),
-          reward_model_(detail::shared_component<RewardModel>(std::forward<M>(reward_model), where)),
+        : generator_(detail::shared_component<const Generator>(std::forward<G>(generator), where)),
+          reward_model_(detail::shared_component<const RewardModel>(std::forward<M>(reward_model), where)),
           candidates_(std::move(candidates)),
           name_(std::move(name)) {
         require_generator<Generator>();

@@ -49,7 +49,7 @@ namespace aitl {
  * @brief What the compilers read and how they weigh it.
  *
  * JSON form: `{"after_seq": 0, "until_seq": 0, "strength_weights": [1, 2, 3], "keep_ties": false,
- * "both_bad_as_kto_negatives": true, "min_weight": 0}` (every key optional).
+ * "both_bad_as_kto_negatives": true, "min_weight": 0, "models": {}}` (every key optional).
  */
 struct compile_options {
     std::int64_t after_seq = 0;   ///< read annotations with seq > after_seq (the watermark), >= 0
@@ -62,6 +62,10 @@ struct compile_options {
     /// A "both bad" preference gives two KTO negatives (both replies); false: nothing.
     bool both_bad_as_kto_negatives = true;
     double min_weight = 0.0;      ///< ignore annotations whose weight is below this, finite, >= 0
+    /// Read only feedback on impressions served by these models: role → version, each one equal
+    /// to the impression's `models[role]` (e.g. {{"retriever", "bm25+dense+ranker@v000004"}}); empty:
+    /// all. Joins feedback to the exact system that produced it.
+    std::map<std::string, std::string> models;
 };
 
 /// @throws config_error on after_seq < 0, until_seq < 0 or below after_seq (unless 0), a
@@ -82,6 +86,10 @@ inline void validate(const compile_options& o, const char* where = "compile_opti
     if (!std::isfinite(o.min_weight) || o.min_weight < 0)
         throw config_error(std::string(where) + ": min_weight out of range (got " + std::to_string(o.min_weight) +
                            ", expected finite >= 0)");
+    for (const auto& [role, version] : o.models)
+        if (role.empty() || version.empty())
+            throw config_error(std::string(where) + ": models has an empty " + (role.empty() ? "role" : "version") +
+                               " (got '" + role + "': '" + version + "', expected e.g. \"retriever\": \"bm25@v000001\")");
 }
 
 inline void to_json(nlohmann::json& j, const compile_options& o) {
@@ -90,20 +98,22 @@ inline void to_json(nlohmann::json& j, const compile_options& o) {
                        {"strength_weights", o.strength_weights},
                        {"keep_ties", o.keep_ties},
                        {"both_bad_as_kto_negatives", o.both_bad_as_kto_negatives},
-                       {"min_weight", o.min_weight}};
+                       {"min_weight", o.min_weight},
+                       {"models", o.models}};
 }
 
 /// @throws config_error on an unknown key or a wrong type.
 inline void from_json(const nlohmann::json& j, compile_options& o) {
     const char* t = "compile_options";
     detail::config_check_keys(j, t, {"after_seq", "until_seq", "strength_weights", "keep_ties",
-                                     "both_bad_as_kto_negatives", "min_weight"});
+                                     "both_bad_as_kto_negatives", "min_weight", "models"});
     detail::config_read_key(j, t, "after_seq", o.after_seq);
     detail::config_read_key(j, t, "until_seq", o.until_seq);
     detail::config_read_key(j, t, "strength_weights", o.strength_weights);
     detail::config_read_key(j, t, "keep_ties", o.keep_ties);
     detail::config_read_key(j, t, "both_bad_as_kto_negatives", o.both_bad_as_kto_negatives);
     detail::config_read_key(j, t, "min_weight", o.min_weight);
+    detail::config_read_key(j, t, "models", o.models);
 }
 
 /**
@@ -160,8 +170,10 @@ feedback_batch load_feedback(const Store& store, const compile_options& options 
     std::set<std::string_view> seen;
     for (const auto& a : out.annotations)
         if (seen.insert(a.impression_id).second) ids.push_back(a.impression_id);
+    bool bulk = false;
     if constexpr (detail::has_impressions_filter<Store>::value) {
         if (ids.size() > 64) {
+            bulk = true;
             std::unordered_map<std::string, impression> all;
             for (auto& imp : store.impressions(store_filter{})) all.emplace(imp.id, std::move(imp));
             out.impressions.reserve(ids.size());
@@ -169,11 +181,32 @@ feedback_batch load_feedback(const Store& store, const compile_options& options 
                 auto it = all.find(id);
                 out.impressions.push_back(it != all.end() ? std::move(it->second) : store.get_impression(id));
             }
-            return out;
         }
     }
-    out.impressions.reserve(ids.size());
-    for (const auto& id : ids) out.impressions.push_back(store.get_impression(id));
+    if (!bulk) {
+        out.impressions.reserve(ids.size());
+        for (const auto& id : ids) out.impressions.push_back(store.get_impression(id));
+    }
+    if (!options.models.empty()) {  // only feedback on impressions served by the chosen models
+        auto served_by = [&](const impression& imp) {
+            for (const auto& [role, version] : options.models) {
+                auto it = imp.models.find(role);
+                if (it == imp.models.end() || it->second != version) return false;
+            }
+            return true;
+        };
+        std::set<std::string> keep;
+        std::vector<impression> kept;
+        for (auto& imp : out.impressions)
+            if (served_by(imp)) {
+                keep.insert(imp.id);
+                kept.push_back(std::move(imp));
+            }
+        out.impressions = std::move(kept);
+        out.annotations.erase(std::remove_if(out.annotations.begin(), out.annotations.end(),
+                                             [&](const annotation& a) { return !keep.count(a.impression_id); }),
+                              out.annotations.end());
+    }
     return out;
 }
 

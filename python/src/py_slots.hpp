@@ -1,0 +1,269 @@
+#pragma once
+// The one adapter layer between Python objects and aitl's C++ slots, used by every bind file:
+// sharing Python objects with C++ owners, hits, encoders, retrievers and rerankers.
+//
+// Native components (BM25, DenseRetriever, FusedRetriever, ServingIndex, FeatureRanker, ...)
+// are used as the C++ objects they are: a pipeline or a composed retriever built from them
+// never calls into Python per query. Python objects (an object with .search / .rerank /
+// .encode, or a callable) are called with the GIL taken for each call.
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <aitl/concepts.hpp>
+#include <aitl/error.hpp>
+#include <aitl/retrieval/any_retriever.hpp>
+#include <aitl/retrieval/callback_encoder.hpp>
+#include <aitl/types.hpp>
+
+#include "bindings.hpp"
+
+namespace aitl::python {
+namespace py = pybind11;
+
+// A Python object whose last owner may be a C++ thread: the reference is dropped with the GIL.
+using shared_object = std::shared_ptr<py::object>;
+inline shared_object share(py::object o) {
+    return shared_object(new py::object(std::move(o)), [](py::object* p) {
+        py::gil_scoped_acquire gil;
+        delete p;
+    });
+}
+
+// A C++ object bound to Python, shared with C++ owners: it lives as long as the Python object,
+// which the returned pointer keeps alive (whatever the class's pybind11 holder).
+template <class T>
+std::shared_ptr<const T> share_native(const py::object& o) {
+    shared_object keep = share(o);
+    const T* p = &o.cast<const T&>();
+    return std::shared_ptr<const T>(std::move(keep), p);
+}
+
+inline bool callable(py::handle h) { return PyCallable_Check(h.ptr()) != 0; }
+
+// Hits from a Python iterable of Hit or (doc_id, score) pairs. TypeError for a string or a
+// non-iterable; config_error naming `where` and the item for anything else.
+inline hits hits_from_py(py::handle obj, const char* where) {
+    if (py::isinstance<py::str>(obj) || !py::isinstance<py::iterable>(obj))
+        throw py::type_error(std::string(where) + ": expected a list of Hit or (doc_id, score) (got " + type_name(obj) +
+                             ")");
+    hits out;
+    std::size_t i = 0;
+    for (py::handle h : obj) {
+        if (py::isinstance<hit>(h)) {
+            out.push_back(h.cast<hit>());
+        } else if (py::isinstance<py::sequence>(h) && !py::isinstance<py::str>(h) && py::len(h) == 2) {
+            auto pair = py::reinterpret_borrow<py::sequence>(h);
+            out.push_back(hit{pair[0].cast<std::string>(), pair[1].cast<float>()});
+        } else {
+            throw config_error(std::string(where) + ": candidate " + std::to_string(i) + " is not a Hit or (id, score) (got " +
+                               type_name(h) +
+                               (py::isinstance<py::sequence>(h) && !py::isinstance<py::str>(h)
+                                    ? " of " + std::to_string(py::len(h)) + " items"
+                                    : std::string()) +
+                               ", expected a Hit or 2 items)");
+        }
+        ++i;
+    }
+    return out;
+}
+
+// ------------------------------------------------------------------------------------------
+// Encoders
+// ------------------------------------------------------------------------------------------
+
+// Native encoders (HashedEncoder, ...) register here; a Python object otherwise.
+using native_encoder_fn = std::function<std::optional<callback_encoder>(const py::object&)>;
+inline std::vector<native_encoder_fn>& native_encoders() {
+    static std::vector<native_encoder_fn> v;
+    return v;
+}
+// T: `dim()` and `row_matrix encode(const std::vector<std::string>&) const`.
+template <class T>
+void register_encoder() {
+    native_encoders().push_back([](const py::object& o) -> std::optional<callback_encoder> {
+        if (!py::isinstance<T>(o)) return std::nullopt;
+        auto p = share_native<T>(o);
+        return callback_encoder(p->dim(), [p](const std::vector<std::string>& texts) { return p->encode(texts); });
+    });
+}
+
+// fn(list[str]) called with the GIL, its (n, dim) float array copied; dimension_error naming
+// `where` when it returns anything else.
+inline std::function<row_matrix(const std::vector<std::string>&)> python_encode(py::object fn, std::string where) {
+    using float_array = py::array_t<float, py::array::c_style | py::array::forcecast>;
+    shared_object f = share(std::move(fn));
+    return [f, where](const std::vector<std::string>& texts) -> row_matrix {
+        py::gil_scoped_acquire gil;
+        py::object out = (*f)(py::cast(texts));
+        const float_array a = float_array::ensure(out);
+        if (!a || a.ndim() != 2)
+            throw dimension_error(where + ": the encoder must return a 2-D float array (got " + type_name(out) +
+                                  (a ? " of " + std::to_string(a.ndim()) + " dimensions" : std::string()) +
+                                  ", expected (n, dim))");
+        return Eigen::Map<const row_matrix>(a.data(), static_cast<Eigen::Index>(a.shape(0)),
+                                            static_cast<Eigen::Index>(a.shape(1)));
+    };
+}
+
+/**
+ * Any encoder from Python as a callback_encoder: a CallbackEncoder (copied: it is a value), a
+ * registered native encoder (shared, called with no GIL), or an object with `.encode(texts)` (or
+ * a callable) returning an (n, dim) float array, called with the GIL. Its dimension is `.dim`
+ * (an attribute or a method); without one it is found by encoding `probe` when given, else
+ * config_error. Everything is shared, nothing is copied.
+ */
+inline callback_encoder encoder_from_py(const py::object& obj, const char* where, const std::string* probe = nullptr) {
+    if (py::isinstance<callback_encoder>(obj)) return obj.cast<callback_encoder>();
+    for (const auto& f : native_encoders())
+        if (auto e = f(obj)) return *e;
+    py::object fn = py::hasattr(obj, "encode") ? obj.attr("encode") : obj;
+    if (!callable(fn))
+        throw config_error(std::string(where) + ": the encoder is not callable (got " + type_name(obj) +
+                           ", expected a HashedEncoder, a CallbackEncoder, an object with .dim and .encode(texts), or "
+                           "a callable(texts) -> array (n, dim))");
+    auto call = python_encode(fn, where);
+    py::ssize_t dim = 0;
+    if (py::hasattr(obj, "dim")) {
+        py::object d = obj.attr("dim");
+        if (callable(d)) d = d();
+        dim = d.cast<py::ssize_t>();
+    } else if (probe) {
+        dim = static_cast<py::ssize_t>(call({*probe}).cols());
+    } else {
+        throw config_error(std::string(where) + ": the encoder has no .dim (got " + type_name(obj) +
+                           ", expected a HashedEncoder, a CallbackEncoder or an object with .dim and .encode)");
+    }
+    if (dim <= 0)
+        throw config_error(std::string(where) + ": the encoder's dimension must be positive (got " +
+                              std::to_string(dim) + ", expected >= 1)");
+    return callback_encoder(static_cast<std::size_t>(dim), call);
+}
+
+// ------------------------------------------------------------------------------------------
+// Retrievers
+// ------------------------------------------------------------------------------------------
+
+// Native retrievers register here (the bind file that defines the class), with the kind name a
+// pipeline reports for them.
+using native_retriever_fn = std::function<std::optional<std::pair<any_retriever, std::string>>(const py::object&)>;
+inline std::vector<native_retriever_fn>& native_retrievers() {
+    static std::vector<native_retriever_fn> v;
+    return v;
+}
+template <class T>
+void register_retriever(std::string kind) {
+    native_retrievers().push_back(
+        [kind](const py::object& o) -> std::optional<std::pair<any_retriever, std::string>> {
+            if (!py::isinstance<T>(o)) return std::nullopt;
+            return std::make_pair(any_retriever(share_native<T>(o)), kind);
+        });
+}
+
+/**
+ * Any retriever from Python: a registered native retriever (searched in C++, no GIL), an object
+ * with `.search(query, k)` or a callable(query, k), each returning Hit or (doc_id, score) items
+ * (called with the GIL). `kind` receives the native kind, the Python type's name, or "callable".
+ * config_error naming `where` for anything else.
+ */
+inline any_retriever retriever_from_py(const py::object& obj, const char* where, std::string* kind = nullptr) {
+    for (const auto& f : native_retrievers())
+        if (auto r = f(obj)) {
+            if (kind) *kind = r->second;
+            return std::move(r->first);
+        }
+    const bool has_search = py::hasattr(obj, "search") && callable(obj.attr("search"));
+    if (!has_search && !callable(obj))
+        throw config_error(std::string(where) + ": not a retriever (got " + type_name(obj) +
+                           ", expected BM25, DenseRetriever, HybridRetriever, FusedRetriever, RerankedRetriever, "
+                           "FilteredRetriever, ServingIndex, an object with .search(query, k) or a callable(query, k))");
+    struct python_retriever {
+        shared_object fn;
+        std::string where;
+        hits search(std::string_view q, std::size_t k) const {
+            py::gil_scoped_acquire gil;
+            return hits_from_py((*fn)(py::str(q.data(), q.size()), k), where.c_str());
+        }
+    };
+    if (kind) *kind = has_search ? type_name(obj) : "callable";
+    return any_retriever(python_retriever{share(has_search ? obj.attr("search") : obj), std::string(where) + " retriever"});
+}
+
+// ------------------------------------------------------------------------------------------
+// Rerankers
+// ------------------------------------------------------------------------------------------
+
+// The reranker slot: identity (empty), a native reranker, or Python.
+struct py_reranker {
+    std::function<hits(std::string_view, const hits&, std::size_t)> fn;  // empty: identity
+    hits rerank(std::string_view q, const hits& candidates, std::size_t k) const {
+        if (!fn) return identity_reranker{}.rerank(q, candidates, k);
+        return fn(q, candidates, k);
+    }
+};
+
+using native_reranker_fn = std::function<std::optional<std::pair<py_reranker, std::string>>(const py::object&)>;
+inline std::vector<native_reranker_fn>& native_rerankers() {
+    static std::vector<native_reranker_fn> v;
+    return v;
+}
+// Shared, not copied: fit or load it before handing it over; pass a new one to switch models.
+template <class T>
+void register_reranker(std::string kind) {
+    native_rerankers().push_back([kind](const py::object& o) -> std::optional<std::pair<py_reranker, std::string>> {
+        if (!py::isinstance<T>(o)) return std::nullopt;
+        auto p = share_native<T>(o);
+        return std::make_pair(
+            py_reranker{[p](std::string_view q, const hits& c, std::size_t k) { return p->rerank(q, c, k); }}, kind);
+    });
+}
+
+/**
+ * Any reranker from Python: None (identity), a registered native reranker (FeatureRanker), an
+ * object with `.rerank(query, hits, k)`, or a callable(query, hits) -> hits (with the GIL).
+ * `kind` receives "identity", the native kind, the Python type's name or "callable".
+ */
+inline py_reranker reranker_from_py(const py::object& r, const char* where, std::string* kind = nullptr) {
+    auto said = [&](std::string k) {
+        if (kind) *kind = std::move(k);
+    };
+    if (r.is_none()) {
+        said("identity");
+        return py_reranker{};
+    }
+    for (const auto& f : native_rerankers())
+        if (auto got = f(r)) {
+            said(got->second);
+            return std::move(got->first);
+        }
+    const std::string w = std::string(where) + " reranker";
+    if (py::hasattr(r, "rerank") && callable(r.attr("rerank"))) {
+        shared_object fn = share(r.attr("rerank"));
+        said(type_name(r));
+        return py_reranker{[fn, w](std::string_view q, const hits& c, std::size_t k) {
+            py::gil_scoped_acquire gil;
+            return hits_from_py((*fn)(py::str(q.data(), q.size()), py::cast(c), k), w.c_str());
+        }};
+    }
+    if (callable(r)) {
+        shared_object fn = share(r);
+        said("callable");
+        return py_reranker{[fn, w](std::string_view q, const hits& c, std::size_t) {
+            py::gil_scoped_acquire gil;
+            return hits_from_py((*fn)(py::str(q.data(), q.size()), py::cast(c)), w.c_str());
+        }};
+    }
+    throw config_error(std::string(where) + ": not a reranker (got " + type_name(r) +
+                       ", expected None, a FeatureRanker, an object with .rerank(query, hits, k) or a "
+                       "callable(query, hits) -> hits)");
+}
+
+}  // namespace aitl::python
