@@ -58,6 +58,7 @@
 #include "eval/qrels.hpp"
 #include "eval/significance.hpp"
 #include "eval/trec.hpp"
+#include "flywheel/champion.hpp"
 #include "flywheel/gaps.hpp"
 #include "flywheel/gaps_types.hpp"
 #include "flywheel/gate.hpp"

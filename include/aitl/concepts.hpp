@@ -282,4 +282,38 @@ struct generator_model {
     std::vector<std::string> variants() const { return {"default"}; }
 };
 
+/**
+ * @brief Reward model contract (as used for best-of-N).
+ *
+ * A type `M` is a reward scorer when, for `const M m`, `m.score(std::string_view query,
+ * std::string_view reply, const std::vector<std::string>& references)` returns a number (higher is
+ * better); `references` are the texts of `reward_references` ("[doc_id] title\ntext").
+ * `reward_model` (learn/reward_model.hpp) is the trained Bradley–Terry one.
+ */
+template <class M, class = void>
+struct is_reward_scorer : std::false_type {};
+template <class M>
+struct is_reward_scorer<M, detail::void_t<decltype(std::declval<const M&>().score(
+                               std::declval<std::string_view>(), std::declval<std::string_view>(),
+                               std::declval<const std::vector<std::string>&>()))>>
+    : std::is_convertible<decltype(std::declval<const M&>().score(std::declval<std::string_view>(),
+                                                                  std::declval<std::string_view>(),
+                                                                  std::declval<const std::vector<std::string>&>())),
+                          double> {};
+template <class M>
+inline constexpr bool is_reward_scorer_v = is_reward_scorer<M>::value;
+
+/// @brief Fails compilation with a message naming the missing member.
+template <class M>
+constexpr void require_reward_scorer() {
+    static_assert(is_reward_scorer_v<M>,
+                  "aitl: RewardModel must provide `double score(std::string_view query, std::string_view reply, const "
+                  "std::vector<std::string>& references) const`");
+}
+
+/// @brief Reference model of the reward scorer contract (every reply scores 0).
+struct reward_scorer_model {
+    double score(std::string_view, std::string_view, const std::vector<std::string>&) const { return 0.0; }
+};
+
 }  // namespace aitl

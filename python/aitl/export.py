@@ -41,6 +41,8 @@ import os
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
+from ._core import mine_negatives  # noqa: F401  (re-exported: the C++ aitl::mine_negatives)
+
 __all__ = ["FORMATS", "export", "write_jsonl", "trl_preference_rows", "trl_kto_rows",
            "openai_dpo_rows", "sentence_transformers_rows", "flagembedding_rows",
            "mine_negatives", "write_beir_qrels", "write_trec_run", "check_plain_name"]
@@ -103,25 +105,6 @@ def openai_dpo_rows(data: Any) -> List[Dict[str, Any]]:
              "preferred_output": [{"role": "assistant", "content": p.chosen}],
              "non_preferred_output": [{"role": "assistant", "content": p.rejected}]}
             for p in data.pairs]
-
-
-def mine_negatives(examples: Sequence[Any], retriever: Any, k: int = 30, n: int = 1) -> None:
-    """Set each example's ``mined_negatives`` to up to ``n`` of ``retriever.search(query, k)``'s
-    hits that are neither a positive nor a hard negative (best first); as ``aitl::mine_negatives``."""
-    from ._core import ConfigError
-
-    if k < 1:
-        raise ConfigError(f"mine_negatives: k out of range (got {k}, expected >= 1)")
-    for ex in examples:
-        skip = set(ex.positives) | set(ex.hard_negatives)
-        mined: List[str] = []
-        if n > 0:
-            for h in retriever.search(ex.query, k):
-                if h.id not in skip:
-                    mined.append(h.id)
-                    if len(mined) >= n:
-                        break
-        ex.mined_negatives = mined
 
 
 def _bm25(kb: Any):

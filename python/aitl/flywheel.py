@@ -32,7 +32,6 @@ data, on the built-in support scenario of :mod:`aitl.scenario`):
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import sys
@@ -44,16 +43,18 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .learn import METRICS  # the metrics reported and gated: one list
+from .protocols import _h as _hash
+
 __all__ = ["FlywheelConfig", "Flywheel", "run_flywheel", "METRICS", "plot_rounds",
            "format_table"]
 
-METRICS = ["recall@75", "precision@8", "ndcg@10", "mrr@10"]
+
 _ADOPTED = ("used_as_is", "used_with_edits")
 
 
 def _h(*parts: Any) -> int:
-    d = hashlib.blake2b("|".join(str(p) for p in parts).encode(), digest_size=8).digest()
-    return int.from_bytes(d, "big")
+    return int.from_bytes(_hash(*parts), "big")
 
 
 def _frac(*parts: Any) -> float:
@@ -530,6 +531,16 @@ class Flywheel:
         files["selection.json"] = str(out / "selection.json")
         system.encoder.save(str(out / "encoder.bin"))
         files["encoder.bin"] = str(out / "encoder.bin")
+        # how C++ serves it (aitl::serving_recipe, aitl::load_champion): BM25 fused with the
+        # hashed-encoder dense ranking at its weight, reranked by the ranker over the pool
+        ranker = trained.ranker
+        recipe = {"format": "aitl.serving", "version": 1, "pool": self.config.pool, "rrf_k": 60.0,
+                  "dense": [{"encoder": "encoder.bin", "weight": w} for w in trained.weights[:1]],
+                  "ranker": "ranker.bin" if ranker is not None else None,
+                  "ranker_encoder": ("encoder.bin" if ranker is not None and ranker.has_encoder
+                                     else None)}
+        (out / "serving.json").write_text(json.dumps(recipe, sort_keys=True) + "\n")
+        files["serving.json"] = str(out / "serving.json")
         if system.reward is not None:
             (out / "reward.json").write_bytes(system.reward.to_bytes())
             files["reward.json"] = str(out / "reward.json")

@@ -26,13 +26,14 @@ keeps the base when nothing beats it.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 import time
 from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
+
+from .protocols import _h
 
 METRICS = ["recall@75", "precision@8", "ndcg@10", "mrr@10"]
 BASES = ["bm25", "hybrid-minilm"]
@@ -45,10 +46,6 @@ __all__ = ["METRICS", "BASES", "ENCODERS", "CONTROLS", "CONFIGS", "Config", "spl
            "expand_documents", "format_report",
            "TrainedSystem", "PrecomputedEncoder", "evaluate_runs", "paired_bootstrap",
            "run_lift_experiment"]
-
-
-def _h(*parts: Any) -> bytes:
-    return hashlib.blake2b("|".join(str(p) for p in parts).encode(), digest_size=8).digest()
 
 
 def split_queries(dataset: Any, eval_fraction: float = 0.5,

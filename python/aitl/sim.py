@@ -159,7 +159,6 @@ _TIME_FACTOR = {"knowledge_relevance": 1.5, "preference": 0.75, "adoption": 1.0,
                 "missing_knowledge": 1.25}
 _CITATION = re.compile(r"\[([^\[\]\s]+)\]")
 _WORD = re.compile(r"\w+")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _FALLBACK_REPLY = "Sorry, I could not find an article about this in our help centre."
 
 
@@ -310,7 +309,9 @@ def token_f1(candidate: str, reference: str) -> float:
 
 
 def _sentences(text: str) -> List[str]:
-    return [s.strip() for s in _SENTENCE_END.split(text.strip()) if s.strip()]
+    from ._core import split_sentences  # the generator's own sentence splitter (C++)
+
+    return split_sentences(text)
 
 
 _LEADING_MARKERS = re.compile(r"^(?:\s*\[[^\[\]\s]+\])+")

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "bindings.hpp"
+#include "py_slots.hpp"
 #include "pyjson.hpp"
 
 namespace aitl::python {
@@ -269,6 +270,32 @@ void bind_learn_data(py::module_& m) {
         "store"_a, "after_seq"_a = 0, "until_seq"_a = 0, "min_weight"_a = 0.0, "models"_a = std::map<std::string, std::string>{},
         (std::string("Qrels from relevance feedback, by weighted majority per case (hand-selected = relevant). ") +
          kWindowDoc).c_str());
+
+    m.def(
+        "mine_negatives",
+        [](const py::list& examples, const py::object& retriever, py::ssize_t k, py::ssize_t n) {
+            if (k < 1) throw config_error("mine_negatives: k out of range (got " + std::to_string(k) + ", expected >= 1)");
+            if (n < 0) throw config_error("mine_negatives: n out of range (got " + std::to_string(n) + ", expected >= 0)");
+            std::vector<retrieval_example> xs;
+            xs.reserve(examples.size());
+            for (std::size_t i = 0; i < examples.size(); ++i) {
+                if (!py::isinstance<retrieval_example>(examples[i]))
+                    throw py::type_error("mine_negatives: examples[" + std::to_string(i) +
+                                         "] is not a RetrievalExample (got " + type_name(examples[i]) + ")");
+                xs.push_back(examples[i].cast<const retrieval_example&>());
+            }
+            const any_retriever r = retriever_from_py(retriever, "mine_negatives");
+            {
+                py::gil_scoped_release release;
+                mine_negatives(xs, r, static_cast<std::size_t>(k), static_cast<std::size_t>(n));
+            }
+            for (std::size_t i = 0; i < xs.size(); ++i)
+                examples[i].cast<retrieval_example&>().mined_negatives = std::move(xs[i].mined_negatives);
+        },
+        "examples"_a, "retriever"_a, "k"_a = 30, "n"_a = 1,
+        "Sets each RetrievalExample's mined_negatives (in place) to up to n of the retriever's top-k hits for its "
+        "query that are neither a positive nor a hard negative, best first (aitl::mine_negatives). retriever: BM25 or "
+        "any retriever a Pipeline takes. Raises ConfigError when k < 1 or n < 0.");
 
     def_time_split<retrieval_example>(
         m,

@@ -352,7 +352,11 @@ TEST_CASE("generator contract: detection trait and reference model", "[generate]
     STATIC_REQUIRE_FALSE(aitl::is_generator_v<aitl::retriever_model>);
     STATIC_REQUIRE(aitl::is_reward_scorer_v<aitl::reward_model>);
     STATIC_REQUIRE_FALSE(aitl::is_reward_scorer_v<aitl::extractive_generator>);
+    STATIC_REQUIRE(aitl::is_reward_scorer_v<aitl::reward_scorer_model>);
     aitl::require_generator<aitl::extractive_generator>();
+    const aitl::reward_selected_generator<aitl::extractive_generator, aitl::reward_scorer_model> any_best(
+        aitl::extractive_generator(), aitl::reward_scorer_model{});
+    CHECK(any_best.variants().front() == "best");
     const aitl::generator_model m;
     CHECK(m.generate("q", {}, "default").variant == "default");
     CHECK_THROWS_AS(m.generate("q", {}, "other"), aitl::config_error);

@@ -339,3 +339,24 @@ def test_export_fails_fast_on_an_unwritable_out(store_path: Path, tmp_path: Path
     line = _error("export", "beir-qrels", "--store", store_path, "--out", tmp_path / "file" / "d")
     assert "--out cannot be created" in line
     assert not missing.parent.exists()
+
+
+def test_mine_negatives_is_the_cpp_one_and_sets_them_in_place(store_path: Path, kb):
+    ex = aitl.compile_retrieval(str(store_path))[:20]
+    bm25 = aitl.BM25()
+    bm25.add_documents(kb)
+    assert export.mine_negatives is aitl.mine_negatives
+    aitl.mine_negatives(ex, bm25, k=10, n=2)
+    for e in ex:
+        top = [h.id for h in bm25.search(e.query, 10)]
+        want = [d for d in top if d not in set(e.positives) | set(e.hard_negatives)][:2]
+        assert e.mined_negatives == want
+    # a Python retriever works too (called with the GIL); n=0 clears
+    aitl.mine_negatives(ex, lambda q, k: [(kb.ids()[0], 1.0)], k=5, n=0)
+    assert all(e.mined_negatives == [] for e in ex)
+    with pytest.raises(aitl.ConfigError, match="k out of range"):
+        aitl.mine_negatives(ex, bm25, k=0)
+    with pytest.raises(aitl.ConfigError, match="n out of range"):
+        aitl.mine_negatives(ex, bm25, n=-1)
+    with pytest.raises(TypeError, match="examples\\[0\\]"):
+        aitl.mine_negatives(["not an example"], bm25)

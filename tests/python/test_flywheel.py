@@ -154,6 +154,27 @@ def test_rollback_serves_the_previous_champion_and_compile_selects_by_version(ds
         fw.registry.promote(current, {"reason": "test: roll forward"})
 
 
+def test_a_cpp_program_serves_the_champion_the_flywheel_published(dstc11_run):
+    """examples/cpp/05_serve_champion loads the registry's champion (serving.json + artifacts,
+    SHA-256 verified) with no Python and names it as the flywheel does."""
+    fw, _ = dstc11_run
+    exe = REPO / "build" / "cpp" / "examples" / "cpp" / "example_05_serve_champion"
+    if not exe.exists() and (REPO / "build" / "cpp" / "CMakeCache.txt").exists():
+        subprocess.run(["cmake", "--build", str(REPO / "build" / "cpp"), "--target",
+                        "example_05_serve_champion"], check=True, capture_output=True)
+    if not exe.exists():
+        pytest.skip("the C++ examples are not built (scripts/test.sh builds them)")
+    champion = fw.registry.champion
+    assert champion is not None
+    assert "serving.json" in {a["name"] for a in champion["artifacts"]}
+    out = subprocess.run([str(exe), str(fw.workdir / "registry"), str(fw.data)],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout + out.stderr
+    system = fw._systems.get(champion["version"], fw.champion)
+    name = system.models()["retriever"]
+    assert f"champion {champion['version']}: {name}" in out.stdout, (out.stdout, name)
+
+
 def test_the_gap_report_surfaces_the_withheld_documents(dstc11_run):
     fw, _ = dstc11_run
     gaps = fw.gap_report()

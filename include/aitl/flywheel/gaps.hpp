@@ -41,7 +41,7 @@ namespace aitl {
  * else knowledge-relevance annotations that all mark every shown reference not relevant and
  * select none by hand (kind no_relevant, when `include_no_relevant`).
  *
- * @tparam Store has `annotations_since(std::int64_t)` and `get_impression(id)` (e.g. `sqlite_store`).
+ * @tparam Store the store contract (concepts.hpp), e.g. `sqlite_store`.
  * @returns The signals in the order of their first annotation, and through `watermark` (when not
  *          null) the largest annotation seq read.
  * @throws config_error when since < 0; whatever the store throws.
@@ -50,6 +50,7 @@ namespace aitl {
 template <class Store>
 std::vector<gap_signal> collect_gap_signals(const Store& store, std::int64_t since = 0, bool include_no_relevant = true,
                                             std::int64_t* watermark = nullptr) {
+    require_store<Store>();
     if (since < 0)
         throw config_error("collect_gap_signals: since out of range (got " + std::to_string(since) + ", expected >= 0)");
     struct acc {
@@ -58,7 +59,7 @@ std::vector<gap_signal> collect_gap_signals(const Store& store, std::int64_t sin
         std::vector<std::string> selected;
         std::int64_t seq = 0;
     };
-    const std::vector<annotation> anns = store.annotations_since(since);
+    const std::vector<annotation> anns = store.annotations_since(since, 0);  // 0: no limit
     std::vector<std::string> order;
     std::unordered_map<std::string, acc> by;
     std::int64_t top = since;

@@ -18,35 +18,6 @@
 
 namespace aitl {
 
-/**
- * @brief Reward model contract (as used for best-of-N).
- *
- * A type `M` is a reward scorer when, for `const M m`, `m.score(std::string_view query,
- * std::string_view reply, const std::vector<std::string>& references)` returns a number (higher is
- * better); `references` are the texts of `reward_references` ("[doc_id] title\ntext").
- * `reward_model` (learn/reward_model.hpp) is the trained Bradley–Terry one.
- */
-template <class M, class = void>
-struct is_reward_scorer : std::false_type {};
-template <class M>
-struct is_reward_scorer<M, detail::void_t<decltype(std::declval<const M&>().score(
-                               std::declval<std::string_view>(), std::declval<std::string_view>(),
-                               std::declval<const std::vector<std::string>&>()))>>
-    : std::is_convertible<decltype(std::declval<const M&>().score(std::declval<std::string_view>(),
-                                                                  std::declval<std::string_view>(),
-                                                                  std::declval<const std::vector<std::string>&>())),
-                          double> {};
-template <class M>
-inline constexpr bool is_reward_scorer_v = is_reward_scorer<M>::value;
-
-/// @brief Fails compilation with a message naming the missing member.
-template <class M>
-constexpr void require_reward_scorer() {
-    static_assert(is_reward_scorer_v<M>,
-                  "aitl: RewardModel must provide `double score(std::string_view query, std::string_view reply, const "
-                  "std::vector<std::string>& references) const`");
-}
-
 /// @returns A reference as the reward model reads it: `"[doc_id] title\ntext"` (`"[doc_id] text"`
 /// without a title), so that the model can check the reply's citations.
 inline std::string reward_reference_text(const reference& r) {

@@ -224,6 +224,8 @@ public:
     /// @returns The feature extractor (attach an encoder, add feedback).
     feature_extractor& features() noexcept { return features_; }
     const feature_extractor& features() const noexcept { return features_; }
+    /// @returns Whether the model uses the dense feature (then an encoder must be attached to score).
+    bool uses_dense() const noexcept { return dense_; }
     /// @returns Whether fit() or load() set a model.
     bool fitted() const noexcept { return fitted_; }
     /// @returns The weights per standardised feature (empty before fit and for trees).
