@@ -76,22 +76,38 @@ inline hits hits_from_py(py::handle obj, const char* where) {
     return out;
 }
 
+// Native components register here, one list per slot type (the bind file that defines a class
+// adds it): find_native<Slot>(obj) is the slot of a registered class's object and its kind name.
+template <class Slot>
+using native_fn = std::function<std::optional<std::pair<Slot, std::string>>(const py::object&)>;
+template <class Slot>
+std::vector<native_fn<Slot>>& natives() {
+    static std::vector<native_fn<Slot>> v;
+    return v;
+}
+// Registers class T: its objects become make(shared T) of kind `kind`.
+template <class Slot, class T, class Make>
+void register_native(std::string kind, Make make) {
+    natives<Slot>().push_back([kind, make](const py::object& o) -> std::optional<std::pair<Slot, std::string>> {
+        if (!py::isinstance<T>(o)) return std::nullopt;
+        return std::make_pair(make(share_native<T>(o)), kind);
+    });
+}
+template <class Slot>
+std::optional<std::pair<Slot, std::string>> find_native(const py::object& o) {
+    for (const auto& f : natives<Slot>())
+        if (auto got = f(o)) return got;
+    return std::nullopt;
+}
+
 // ------------------------------------------------------------------------------------------
 // Encoders
 // ------------------------------------------------------------------------------------------
 
-// Native encoders (HashedEncoder, ...) register here; a Python object otherwise.
-using native_encoder_fn = std::function<std::optional<callback_encoder>(const py::object&)>;
-inline std::vector<native_encoder_fn>& native_encoders() {
-    static std::vector<native_encoder_fn> v;
-    return v;
-}
-// T: `dim()` and `row_matrix encode(const std::vector<std::string>&) const`.
+// T: `dim()` and `row_matrix encode(const std::vector<std::string>&) const` (encoded in C++).
 template <class T>
 void register_encoder() {
-    native_encoders().push_back([](const py::object& o) -> std::optional<callback_encoder> {
-        if (!py::isinstance<T>(o)) return std::nullopt;
-        auto p = share_native<T>(o);
+    register_native<callback_encoder, T>("", [](std::shared_ptr<const T> p) {
         return callback_encoder(p->dim(), [p](const std::vector<std::string>& texts) { return p->encode(texts); });
     });
 }
@@ -123,8 +139,7 @@ inline std::function<row_matrix(const std::vector<std::string>&)> python_encode(
  */
 inline callback_encoder encoder_from_py(const py::object& obj, const char* where, const std::string* probe = nullptr) {
     if (py::isinstance<callback_encoder>(obj)) return obj.cast<callback_encoder>();
-    for (const auto& f : native_encoders())
-        if (auto e = f(obj)) return *e;
+    if (auto e = find_native<callback_encoder>(obj)) return std::move(e->first);
     py::object fn = py::hasattr(obj, "encode") ? obj.attr("encode") : obj;
     if (!callable(fn))
         throw config_error(std::string(where) + ": the encoder is not callable (got " + type_name(obj) +
@@ -152,20 +167,10 @@ inline callback_encoder encoder_from_py(const py::object& obj, const char* where
 // Retrievers
 // ------------------------------------------------------------------------------------------
 
-// Native retrievers register here (the bind file that defines the class), with the kind name a
-// pipeline reports for them.
-using native_retriever_fn = std::function<std::optional<std::pair<any_retriever, std::string>>(const py::object&)>;
-inline std::vector<native_retriever_fn>& native_retrievers() {
-    static std::vector<native_retriever_fn> v;
-    return v;
-}
+// Kind: the name a pipeline reports for it (its default model name).
 template <class T>
 void register_retriever(std::string kind) {
-    native_retrievers().push_back(
-        [kind](const py::object& o) -> std::optional<std::pair<any_retriever, std::string>> {
-            if (!py::isinstance<T>(o)) return std::nullopt;
-            return std::make_pair(any_retriever(share_native<T>(o)), kind);
-        });
+    register_native<any_retriever, T>(std::move(kind), [](std::shared_ptr<const T> p) { return any_retriever(std::move(p)); });
 }
 
 /**
@@ -175,11 +180,10 @@ void register_retriever(std::string kind) {
  * config_error naming `where` for anything else.
  */
 inline any_retriever retriever_from_py(const py::object& obj, const char* where, std::string* kind = nullptr) {
-    for (const auto& f : native_retrievers())
-        if (auto r = f(obj)) {
-            if (kind) *kind = r->second;
-            return std::move(r->first);
-        }
+    if (auto r = find_native<any_retriever>(obj)) {
+        if (kind) *kind = r->second;
+        return std::move(r->first);
+    }
     const bool has_search = py::hasattr(obj, "search") && callable(obj.attr("search"));
     if (!has_search && !callable(obj))
         throw config_error(std::string(where) + ": not a retriever (got " + type_name(obj) +
@@ -210,19 +214,11 @@ struct py_reranker {
     }
 };
 
-using native_reranker_fn = std::function<std::optional<std::pair<py_reranker, std::string>>(const py::object&)>;
-inline std::vector<native_reranker_fn>& native_rerankers() {
-    static std::vector<native_reranker_fn> v;
-    return v;
-}
 // Shared, not copied: fit or load it before handing it over; pass a new one to switch models.
 template <class T>
 void register_reranker(std::string kind) {
-    native_rerankers().push_back([kind](const py::object& o) -> std::optional<std::pair<py_reranker, std::string>> {
-        if (!py::isinstance<T>(o)) return std::nullopt;
-        auto p = share_native<T>(o);
-        return std::make_pair(
-            py_reranker{[p](std::string_view q, const hits& c, std::size_t k) { return p->rerank(q, c, k); }}, kind);
+    register_native<py_reranker, T>(std::move(kind), [](std::shared_ptr<const T> p) {
+        return py_reranker{[p](std::string_view q, const hits& c, std::size_t k) { return p->rerank(q, c, k); }};
     });
 }
 
@@ -239,11 +235,10 @@ inline py_reranker reranker_from_py(const py::object& r, const char* where, std:
         said("identity");
         return py_reranker{};
     }
-    for (const auto& f : native_rerankers())
-        if (auto got = f(r)) {
-            said(got->second);
-            return std::move(got->first);
-        }
+    if (auto got = find_native<py_reranker>(r)) {
+        said(got->second);
+        return std::move(got->first);
+    }
     const std::string w = std::string(where) + " reranker";
     if (py::hasattr(r, "rerank") && callable(r.attr("rerank"))) {
         shared_object fn = share(r.attr("rerank"));

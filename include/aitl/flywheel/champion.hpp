@@ -14,9 +14,7 @@
 
 #include <cmath>
 #include <cstddef>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../detail/config_json.hpp"
+#include "../detail/durable_file.hpp"
 #include "../detail/json_parse.hpp"
 #include "../error.hpp"
 #include "../kb/knowledge_base.hpp"
@@ -139,16 +138,6 @@ struct served_champion {
     std::string model_name() const { return recipe.kind() + "@" + version; }
 };
 
-namespace detail {
-inline std::string read_file_bytes(const std::filesystem::path& p, const char* where) {
-    std::ifstream in(p, std::ios::binary);
-    if (!in) throw io_error(std::string(where) + ": cannot open (got '" + p.string() + "')");
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-}  // namespace detail
-
 /**
  * @brief Loads a registry version for serving over `kb`, with no Python: BM25 built over `kb`,
  * each dense retriever with weight > 0 (its hashed encoder file, exact cosine search over `kb`),
@@ -184,7 +173,7 @@ served_champion load_champion(const basic_model_registry<Mutex>& registry, const
                         "expected one published by the flywheel or by a C++ program)");
     const auto recipe_path = registry.file(version, "serving.json");
     const nlohmann::json j =
-        detail::parse_json(detail::read_file_bytes(recipe_path, w), recipe_path.string(), 0, w, "serving.json");
+        detail::parse_json(detail::read_file(recipe_path, w), recipe_path.string(), 0, w, "serving.json");
     out.version = version;
     out.recipe = j.get<serving_recipe>();
     const serving_recipe& r = out.recipe;
@@ -209,7 +198,7 @@ served_champion load_champion(const basic_model_registry<Mutex>& registry, const
         return out;
     }
     auto ranker = std::make_shared<feature_ranker>(
-        feature_ranker::load(detail::read_file_bytes(registry.file(version, r.ranker), w), kb));
+        feature_ranker::load(detail::read_file(registry.file(version, r.ranker), w), kb));
     if (!r.ranker_encoder.empty()) {
         auto enc = std::make_shared<const hashed_encoder>(
             hashed_encoder::load(registry.file(version, r.ranker_encoder).string()));
